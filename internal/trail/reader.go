@@ -32,8 +32,12 @@ type Window struct {
 	Until    time.Time
 }
 
-func (w Window) wantAccount(a string) bool { return len(w.Accounts) == 0 || slices.Contains(w.Accounts, a) }
-func (w Window) wantRegion(r string) bool  { return len(w.Regions) == 0 || slices.Contains(w.Regions, r) }
+func (w Window) wantAccount(a string) bool {
+	return len(w.Accounts) == 0 || slices.Contains(w.Accounts, a)
+}
+func (w Window) wantRegion(r string) bool {
+	return len(w.Regions) == 0 || slices.Contains(w.Regions, r)
+}
 
 // logSlack is how far a log file's delivery time (in its name) may lie after the events it holds;
 // CloudTrail delivers about every 5 minutes, so 1 hour is generous and keeps the window exact

@@ -56,7 +56,7 @@ func ev(name, source, acct, region string, ts time.Time, extra map[string]any) m
 		"eventVersion": "1.08", "eventName": name, "eventSource": source,
 		"eventTime": ts.UTC().Format(time.RFC3339), "awsRegion": region, "recipientAccountId": acct,
 		"sourceIPAddress": "198.51.100.7",
-		"userIdentity": map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::" + acct + ":user/alice", "accountId": acct, "accessKeyId": "AKIAEXAMPLE"},
+		"userIdentity":    map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::" + acct + ":user/alice", "accountId": acct, "accessKeyId": "AKIAEXAMPLE"},
 	}
 	for k, v := range extra {
 		m[k] = v
