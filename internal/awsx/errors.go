@@ -39,8 +39,8 @@ var deniedCodes = map[string]bool{
 
 var notEnabledCodes = map[string]bool{
 	"OptInRequired": true, "SubscriptionRequiredException": true,
-	"InvalidAccessException": true, // Security Hub: "not subscribed to AWS Security Hub"
-	"BadRequestException":    false,
+	"InvalidAccessException":               true, // Security Hub: "not subscribed to AWS Security Hub"
+	"BadRequestException":                  false,
 	"NoSuchConfigurationRecorderException": true,
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func Start(ctx context.Context, logPath string) (*Server, error) {
 		}
 		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=false")
+		cmd.Env = motoEnv()
 		if logPath != "" {
 			f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 			if err == nil {
@@ -121,6 +122,18 @@ func (s *Server) Reset() error {
 	return nil
 }
 
+// motoEnv is this process's environment without empty AWS_ variables, which boto treats as set.
+func motoEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") && v == "" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -135,8 +148,10 @@ func freePort() (int, error) {
 func SetTestEnv(t testing.TB) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
+	for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"} {
+		t.Setenv(k, "") // registers the restore at the end of the test
+		os.Unsetenv(k)  // an empty AWS_PROFILE would make boto (inside moto) look for profile ""
+	}
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_DEFAULT_REGION", "us-east-1")
 	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
@@ -150,7 +165,8 @@ func SetTestEnv(t testing.TB) {
 func New(t testing.TB) *Server {
 	t.Helper()
 	SetTestEnv(t)
-	s, err := Start(context.Background(), "")
+	// YAGURA_MOTO_LOG=FILE keeps the emulator's log for debugging a test.
+	s, err := Start(context.Background(), os.Getenv("YAGURA_MOTO_LOG"))
 	if errors.Is(err, ErrMissing) {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%v", err)

@@ -1,0 +1,305 @@
+// Package faultproxy is a loopback HTTP proxy placed in front of an AWS emulator for tests and
+// benchmarks. It behaves like AWS's own front door where the emulator does not: per-call latency,
+// token-bucket throttling per account, region and API class, random throttling storms, and
+// injected errors (a refused AssumeRole, a denied action) in each service's real wire format.
+package faultproxy
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/yagura-dev/yagura/internal/awsx"
+)
+
+// Call describes one request as the proxy understands it.
+type Call struct {
+	Service   string // signing name from the Authorization header, e.g. ec2, sts, s3
+	Region    string
+	AccountID string // resolved from the access key (assumed-role keys are learned from AssumeRole)
+	Action    string // Action form field, X-Amz-Target operation, or "METHOD /path" for REST APIs
+	Class     string // throttling class, as awsx.ClassOf names them
+	Form      url.Values
+	Request   *http.Request
+}
+
+// Fault is an injected answer: when Match returns true the proxy answers with Status and Body
+// instead of forwarding.
+type Fault struct {
+	Match       func(c *Call) bool
+	Status      int
+	Body        string
+	ContentType string
+	Header      map[string]string
+}
+
+// Proxy forwards to Target.
+type Proxy struct {
+	Target      *url.URL
+	Latency     time.Duration         // added to every call
+	Limits      map[string]awsx.Limit // per-class buckets; nil disables throttling
+	StormRate   float64               // fraction of calls refused with a throttling error
+	DefaultAcct string                // account of keys the proxy has not seen issued (base credentials)
+
+	mu      sync.Mutex
+	faults  []Fault
+	keys    map[string]string // access key id -> account
+	buckets map[string]*rate.Limiter
+
+	Calls     atomic.Int64
+	Throttled atomic.Int64
+	Injected  atomic.Int64
+
+	rp     *httputil.ReverseProxy
+	server *http.Server
+	URL    string
+}
+
+// Start listens on a free loopback port in front of target.
+func Start(target string) (*Proxy, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{Target: u, keys: map[string]string{}, buckets: map[string]*rate.Limiter{}, DefaultAcct: "123456789012"}
+	p.rp = httputil.NewSingleHostReverseProxy(u)
+	p.rp.Transport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
+	p.rp.ModifyResponse = p.learnKeys
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p.URL = "http://" + l.Addr().String()
+	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go p.server.Serve(l)
+	return p, nil
+}
+
+// Close stops the proxy.
+func (p *Proxy) Close() error { return p.server.Close() }
+
+// AddFault installs an injected answer; faults are tried in order.
+func (p *Proxy) AddFault(f Fault) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = append(p.faults, f)
+}
+
+// ClearFaults removes every injected answer.
+func (p *Proxy) ClearFaults() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = nil
+}
+
+var credRE = regexp.MustCompile(`Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request`)
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	c := &Call{Request: r}
+	if m := credRE.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+		c.Region, c.Service = m[2], m[3]
+		p.mu.Lock()
+		acct, ok := p.keys[m[1]]
+		p.mu.Unlock()
+		if !ok {
+			acct = p.DefaultAcct
+		}
+		c.AccountID = acct
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		c.Form, _ = url.ParseQuery(string(body))
+		c.Action = c.Form.Get("Action")
+	}
+	if t := r.Header.Get("X-Amz-Target"); t != "" {
+		if _, op, ok := strings.Cut(t, "."); ok {
+			c.Action = op
+		}
+	}
+	if c.Action == "" {
+		c.Action = r.Method + " " + r.URL.Path
+	}
+	c.Class = p.classOf(c)
+	p.Calls.Add(1)
+	if p.Latency > 0 {
+		time.Sleep(p.Latency)
+	}
+
+	p.mu.Lock()
+	faults := append([]Fault(nil), p.faults...)
+	p.mu.Unlock()
+	for _, f := range faults {
+		if f.Match(c) {
+			p.Injected.Add(1)
+			writeAnswer(w, f)
+			return
+		}
+	}
+	if p.throttle(c) {
+		p.Throttled.Add(1)
+		writeAnswer(w, ThrottleFault(c))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	p.rp.ServeHTTP(w, r)
+}
+
+func (p *Proxy) classOf(c *Call) string {
+	if c.Service == "ec2" {
+		paginated := false
+		for k := range c.Form {
+			if k == "MaxResults" || k == "NextToken" || strings.HasPrefix(k, "Filter.") {
+				paginated = true
+			}
+		}
+		if !strings.HasPrefix(c.Action, "Describe") && !strings.HasPrefix(c.Action, "Get") {
+			return "ec2:mutating"
+		}
+		if paginated {
+			return "ec2:nonmutating"
+		}
+		return "ec2:unpaginated"
+	}
+	return awsx.ClassOf(c.Service, c.Action, nil)
+}
+
+// throttle draws from the call's bucket (when limits are set) and applies the storm rate.
+func (p *Proxy) throttle(c *Call) bool {
+	if p.StormRate > 0 && rand.Float64() < p.StormRate {
+		return true
+	}
+	if p.Limits == nil {
+		return false
+	}
+	lim, ok := p.Limits[c.Class]
+	if !ok {
+		if svc, _, cut := strings.Cut(c.Class, ":"); cut {
+			lim, ok = p.Limits[svc]
+		}
+		if !ok {
+			lim, ok = p.Limits["*"]
+		}
+		if !ok {
+			return false
+		}
+	}
+	key := c.AccountID + "|" + c.Region + "|" + c.Class
+	p.mu.Lock()
+	b, found := p.buckets[key]
+	if !found {
+		b = rate.NewLimiter(rate.Limit(lim.Rate), lim.Burst)
+		p.buckets[key] = b
+	}
+	p.mu.Unlock()
+	return !b.Allow()
+}
+
+// learnKeys records which account the credentials issued by AssumeRole belong to.
+func (p *Proxy) learnKeys(resp *http.Response) error {
+	req := resp.Request
+	if resp.StatusCode != 200 || req == nil || !strings.Contains(req.Header.Get("Authorization"), "/sts/aws4_request") {
+		return nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	var out struct {
+		Result struct {
+			Credentials struct {
+				AccessKeyID string `xml:"AccessKeyId"`
+			}
+			AssumedRoleUser struct {
+				Arn string
+			}
+		} `xml:"AssumeRoleResult"`
+	}
+	if xml.Unmarshal(body, &out) != nil || out.Result.Credentials.AccessKeyID == "" {
+		return nil
+	}
+	parts := strings.Split(out.Result.AssumedRoleUser.Arn, ":")
+	if len(parts) > 4 {
+		p.mu.Lock()
+		p.keys[out.Result.Credentials.AccessKeyID] = parts[4]
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+func writeAnswer(w http.ResponseWriter, f Fault) {
+	ct := f.ContentType
+	if ct == "" {
+		ct = "text/xml"
+	}
+	w.Header().Set("Content-Type", ct)
+	for k, v := range f.Header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(f.Status)
+	io.WriteString(w, f.Body)
+}
+
+// QueryError is the error body of query-protocol services (STS, IAM, Auto Scaling…).
+func QueryError(code, message string) string {
+	return fmt.Sprintf(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`, code, xmlEscape(message))
+}
+
+// EC2Error is EC2's error body.
+func EC2Error(code, message string) string {
+	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>00000000-0000-0000-0000-000000000000</RequestID></Response>`, code, xmlEscape(message))
+}
+
+// S3Error is S3's error body.
+func S3Error(code, message string) string {
+	return fmt.Sprintf(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>0000</RequestId></Error>`, code, xmlEscape(message))
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// DenyAssumeRole refuses AssumeRole into account with STS's real AccessDenied answer.
+func DenyAssumeRole(account string) Fault {
+	return Fault{
+		Match: func(c *Call) bool {
+			return c.Service == "sts" && c.Action == "AssumeRole" && strings.Contains(c.Form.Get("RoleArn"), ":"+account+":")
+		},
+		Status: 403,
+		Body:   QueryError("AccessDenied", "User: arn:aws:iam::123456789012:user/yagura is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::"+account+":role/missing"),
+	}
+}
+
+// ThrottleFault answers c with its service's throttling error.
+func ThrottleFault(c *Call) Fault {
+	switch {
+	case c.Service == "ec2":
+		return Fault{Status: 503, Body: EC2Error("RequestLimitExceeded", "Request limit exceeded.")}
+	case c.Service == "s3":
+		return Fault{Status: 503, Body: S3Error("SlowDown", "Please reduce your request rate.")}
+	case c.Request != nil && c.Request.Header.Get("X-Amz-Target") != "":
+		return Fault{Status: 400, ContentType: "application/x-amz-json-1.1", Body: `{"__type":"ThrottlingException","message":"Rate exceeded"}`}
+	case c.Form != nil:
+		return Fault{Status: 400, Body: QueryError("Throttling", "Rate exceeded")}
+	default: // REST-JSON services
+		return Fault{Status: 429, ContentType: "application/json", Header: map[string]string{"x-amzn-ErrorType": "TooManyRequestsException"}, Body: `{"message":"Rate exceeded"}`}
+	}
+}
