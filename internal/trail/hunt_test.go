@@ -197,9 +197,9 @@ func TestAccessDeniedBurstAggregation(t *testing.T) {
 			decodeOne(t, r, func(e *Event) { h.Observe(e) })
 		}
 	}
-	emit("arn:aws:iam::111111111111:user/burst", 25, 10*time.Second)  // 25 in 4 minutes: alert
-	emit("arn:aws:iam::111111111111:user/slow", 25, 2*time.Minute)     // 25 spread over 50 minutes: no alert
-	emit("arn:aws:iam::111111111111:user/few", 20, time.Second)        // exactly 20: not > 20
+	emit("arn:aws:iam::111111111111:user/burst", 25, 10*time.Second) // 25 in 4 minutes: alert
+	emit("arn:aws:iam::111111111111:user/slow", 25, 2*time.Minute)   // 25 spread over 50 minutes: no alert
+	emit("arn:aws:iam::111111111111:user/few", 20, time.Second)      // exactly 20: not > 20
 	var got []*Alert
 	for _, a := range h.Alerts() {
 		if a.Rule == "access_denied_burst" {
