@@ -13,6 +13,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/internal/v4a v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/service/accessanalyzer v1.49.1 // indirect
 	github.com/aws/aws-sdk-go-v2/service/account v1.32.0 // indirect
+	github.com/aws/aws-sdk-go-v2/service/athena v1.67.1 // indirect
 	github.com/aws/aws-sdk-go-v2/service/cloudtrail v1.56.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/cloudwatch v1.75.7 // indirect
 	github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.92.2 // indirect
