@@ -93,9 +93,9 @@ type Scanner struct {
 	Stats *Stats
 	// AfterCollect runs after collection, before the scan is marked finished (checks,
 	// native-finding lifecycle, risk scoring). It gets the scan id and the coverage.
+	// Findings of the native services are stored as collectors produce them; after these hooks
+	// ran, findings not reported again are settled (store.FinalizeFindings).
 	AfterCollect []func(ctx context.Context, db *store.DB, scanID int64) error
-	// FindingSink receives native findings as collectors produce them.
-	FindingSink func(scanID int64, f *finding.Finding) error
 }
 
 // Run scans the organization. A cancelled ctx (Ctrl-C) stops cleanly: tasks not yet run are
@@ -148,12 +148,13 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 	s.Stats.Accounts.Store(int64(len(accounts)))
 
 	writer := s.DB.NewWriter(scanID)
+	findings := s.DB.NewFindingWriter(scanID)
 	// Database writes after a Ctrl-C must still happen, so they use a context that is not cancelled.
 	dbctx := context.WithoutCancel(ctx)
 
 	perAccount := max(4, (2*o.Concurrency+len(accounts)-1)/len(accounts))
 	disp := newDispatcher(perAccount)
-	run := &runState{s: s, o: o, dbctx: dbctx, scanID: scanID, writer: writer, limiter: limiter,
+	run := &runState{s: s, o: o, dbctx: dbctx, scanID: scanID, writer: writer, findings: findings, limiter: limiter,
 		caller: organization.Caller, log: log, res: res, orgAccounts: accountIDs(organization.Accounts),
 		remaining: map[string]int{}}
 
@@ -201,9 +202,9 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 	wg.Wait()
 	close(stopDrain)
-	if err := writer.Close(); err != nil {
-		_ = s.DB.FinishScan(dbctx, scanID, store.ScanFailed, "writing inventory: "+err.Error())
-		return nil, fmt.Errorf("writing inventory: %w", err)
+	if err := errors.Join(writer.Close(), findings.Close()); err != nil {
+		_ = s.DB.FinishScan(dbctx, scanID, store.ScanFailed, "writing results: "+err.Error())
+		return nil, fmt.Errorf("writing results: %w", err)
 	}
 
 	res.Status = store.ScanComplete
@@ -223,6 +224,10 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 				return nil, err
 			}
 		}
+		if err := s.DB.FinalizeFindings(dbctx, scanID); err != nil {
+			_ = s.DB.FinishScan(dbctx, scanID, store.ScanFailed, err.Error())
+			return nil, err
+		}
 	}
 	if err := s.DB.FinishScan(dbctx, scanID, res.Status, res.Reason); err != nil {
 		return nil, err
@@ -239,6 +244,7 @@ type runState struct {
 	dbctx       context.Context
 	scanID      int64
 	writer      *store.Writer
+	findings    *store.FindingWriter
 	limiter     *awsx.Limiter
 	caller      org.Caller
 	log         *slog.Logger
@@ -383,7 +389,7 @@ func (r *runState) runTask(ctx context.Context, t task) {
 	cfg, _ := v.(aws.Config)
 	stats := &awsx.TaskStats{}
 	tctx := awsx.WithTaskStats(ctx, stats)
-	sink := &countingSink{w: r.writer, scanID: r.scanID, account: t.account, region: t.covRegion, collector: t.col.Name, findings: r.s.findingSink()}
+	sink := &countingSink{w: r.writer, scanID: r.scanID, account: t.account, region: t.covRegion, collector: t.col.Name, findings: r.findings}
 	began := time.Now()
 	err := func() (err error) {
 		defer func() {
@@ -427,11 +433,6 @@ func (r *runState) record(t task, outcome, reason string, stats *awsx.TaskStats,
 	r.mu.Unlock()
 }
 
-// findingSink is where native findings go; nil until the findings pipeline is attached.
-func (s *Scanner) findingSink() func(scanID int64, f *finding.Finding) error {
-	return s.FindingSink
-}
-
 // countingSink counts what a task produced and tags native findings with the task that made them,
 // so that a finding is only resolved when that same task succeeds in a later scan.
 type countingSink struct {
@@ -440,7 +441,7 @@ type countingSink struct {
 	account   string
 	region    string
 	collector string
-	findings  func(scanID int64, f *finding.Finding) error
+	findings  *store.FindingWriter
 	items     atomic.Int64
 }
 
@@ -455,11 +456,8 @@ func (c *countingSink) PutRelationship(rel inventory.Relationship) error {
 
 func (c *countingSink) PutFinding(f *finding.Finding) error {
 	c.items.Add(1)
-	if c.findings == nil {
-		return nil
-	}
 	if f.Collector == "" {
 		f.Collector = c.collector + "|" + c.account + "|" + c.region
 	}
-	return c.findings(c.scanID, f)
+	return c.findings.Put(f)
 }
