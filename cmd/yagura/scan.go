@@ -17,8 +17,8 @@ func init() { subcommands = append(subcommands, newScanCmd) }
 
 type scanFlags struct {
 	accounts, exclude, ous, regions, services, rateLimits []string
-	roleName, externalID                                 string
-	concurrency                                          int
+	roleName, externalID                                  string
+	concurrency                                           int
 }
 
 func newScanCmd() *cobra.Command {
