@@ -155,7 +155,7 @@ func TestSecurityHub(t *testing.T) {
 
 	t.Run("not enabled is a state, not an error", func(t *testing.T) {
 		for _, tc := range []struct {
-			cfg              aws.Config
+			cfg             aws.Config
 			account, region string
 		}{{cfg, mgmt, "eu-west-1"}, {memberCfg, member, "us-east-1"}} {
 			sink, err := collecttest.Run(t, "securityhub.hub", tc.cfg, tc.account, tc.region)
