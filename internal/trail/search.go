@@ -202,3 +202,11 @@ func (c *Counter) Result() []Count {
 	})
 	return out
 }
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, fmt.Errorf("bad CIDR %q", s)
+	}
+	return p, nil
+}

@@ -33,6 +33,7 @@ type Rule struct {
 	EventNames []string
 
 	match func(*Event) bool
+	cond  cnode // kept for translation to SQL
 	agg   *aggregation
 	// Timeframe bounds the aggregation window.
 	Timeframe time.Duration
@@ -213,6 +214,7 @@ func compileRule(doc *sigmaDoc, file string, ph Placeholders) (*Rule, error) {
 		return nil, errors.New("aggregation needs a timeframe")
 	}
 	r.match = root.eval
+	r.cond = root
 	if names := root.eventNames(); names != nil {
 		for n := range names {
 			r.EventNames = append(r.EventNames, n)
