@@ -108,7 +108,8 @@ func (b *bucketClients) get(region string) *awss3.Client {
 func runBuckets(ctx context.Context, t *collect.Target, sink collect.Sink) error {
 	clients := &bucketClients{base: t.Config, clients: map[string]*awss3.Client{}}
 	home := clients.get(t.Region)
-	p := awss3.NewListBucketsPaginator(home, &awss3.ListBucketsInput{})
+	// MaxBuckets makes S3 include each bucket's BucketRegion, the fallback when GetBucketLocation fails.
+	p := awss3.NewListBucketsPaginator(home, &awss3.ListBucketsInput{MaxBuckets: aws.Int32(1000)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -267,20 +267,33 @@ func TestBuckets(t *testing.T) {
 	})
 }
 
-// faultProxy forwards to moto except for GetBucketPolicy, which it answers with answer.
-func faultProxy(t *testing.T, target string, answer func(w http.ResponseWriter, bucket string)) *httptest.Server {
+// faultProxy forwards to moto except for the requests match selects, which answer handles.
+func faultProxy(t *testing.T, target string, match func(*http.Request) bool, answer func(w http.ResponseWriter)) *httptest.Server {
 	u, err := url.Parse(target)
 	must(t, err, "parse")
 	rp := httputil.NewSingleHostReverseProxy(u)
 	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Query().Has("policy") {
-			answer(w, strings.Trim(r.URL.Path, "/"))
+		if match(r) {
+			answer(w)
 			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(p.Close)
 	return p
+}
+
+// isGet matches GET requests carrying the sub-resource query key (S3's "?policy", "?location").
+func isGet(key string) func(*http.Request) bool {
+	return func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Query().Has(key) }
+}
+
+// accessDenied answers in S3's real error format.
+func accessDenied(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>host</HostId></Error>`)
 }
 
 func TestBucketPolicyFaults(t *testing.T) {
@@ -290,12 +303,7 @@ func TestBucketPolicyFaults(t *testing.T) {
 	createBucket(t, c, "guarded", "us-east-1")
 
 	t.Run("denied", func(t *testing.T) {
-		p := faultProxy(t, srv.URL, func(w http.ResponseWriter, bucket string) {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusForbidden)
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
-<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>host</HostId></Error>`)
-		})
+		p := faultProxy(t, srv.URL, isGet("policy"), accessDenied)
 		pcfg, err := awsx.Load(context.Background(), awsx.Options{Region: "us-east-1", EndpointURL: p.URL})
 		must(t, err, "Load")
 		sink, err := collecttest.Run(t, "s3.buckets", pcfg, mgmt, "us-east-1")
@@ -315,7 +323,7 @@ func TestBucketPolicyFaults(t *testing.T) {
 		}
 	})
 	t.Run("malformed", func(t *testing.T) {
-		p := faultProxy(t, srv.URL, func(w http.ResponseWriter, bucket string) {
+		p := faultProxy(t, srv.URL, isGet("policy"), func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",`)
 		})
@@ -332,6 +340,40 @@ func TestBucketPolicyFaults(t *testing.T) {
 		}
 		if s, ok := decode(t, r)["Policy"].(string); !ok || !strings.HasPrefix(s, `{"Version"`) {
 			t.Errorf("malformed policy must be kept as a string: %s", r.Config)
+		}
+	})
+}
+
+func TestBucketListingFaults(t *testing.T) {
+	srv := newMoto(t)
+	euCfg := srv.Config(t, "eu-west-1")
+	createBucket(t, awss3.NewFromConfig(euCfg, awsx.S3Options(euCfg)), "far-away", "eu-west-1")
+	load := func(p *httptest.Server) aws.Config {
+		c, err := awsx.Load(context.Background(), awsx.Options{Region: "us-east-1", EndpointURL: p.URL, MaxAttempts: 2})
+		must(t, err, "Load")
+		return c
+	}
+
+	t.Run("location denied", func(t *testing.T) {
+		p := faultProxy(t, srv.URL, isGet("location"), accessDenied)
+		sink, err := collecttest.Run(t, "s3.buckets", load(p), mgmt, "us-east-1")
+		must(t, err, "s3.buckets")
+		r := sink.ByARN("arn:aws:s3:::far-away")
+		if r == nil || !strings.HasPrefix(r.Errors["Region"], "access denied") {
+			t.Fatalf("bucket %+v", r)
+		}
+		// The region then comes from ListBuckets' BucketRegion when S3 gives it, else the home
+		// region: either way the bucket is written and says why its region is uncertain.
+		t.Logf("region without GetBucketLocation: %s", r.Region)
+	})
+	t.Run("listing denied", func(t *testing.T) {
+		p := faultProxy(t, srv.URL, func(r *http.Request) bool { return r.Method == http.MethodGet && r.URL.Path == "/" }, accessDenied)
+		sink, err := collecttest.Run(t, "s3.buckets", load(p), mgmt, "us-east-1")
+		if !awsx.IsDenied(err) {
+			t.Fatalf("ListBuckets denied must fail the collector as denied, got %v", err)
+		}
+		if len(sink.Resources) != 0 {
+			t.Errorf("nothing can be written: %+v", sink.Resources)
 		}
 	})
 }
