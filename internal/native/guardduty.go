@@ -1,0 +1,90 @@
+package native
+
+import (
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
+
+	"github.com/yagura-dev/yagura/internal/finding"
+)
+
+// FromGuardDuty normalizes one GuardDuty finding. Its SourceID is the finding ARN, which
+// Security Hub uses as the ASFF Id of its copy, so both merge into one finding.
+func FromGuardDuty(f *gdtypes.Finding) *finding.Finding {
+	arn := aws.ToString(f.Arn)
+	part := firstNonEmpty(aws.ToString(f.Partition), partitionOf(arn))
+	account, region := aws.ToString(f.AccountId), aws.ToString(f.Region)
+	if arn == "" {
+		arn = "arn:" + part + ":guardduty:" + region + ":" + account + ":finding/" + aws.ToString(f.Id)
+	}
+	out := &finding.Finding{
+		ID:        finding.StableID(SourceGuardDuty, arn),
+		Source:    SourceGuardDuty,
+		Sources:   []string{SourceGuardDuty},
+		SourceID:  arn,
+		CheckID:   aws.ToString(f.Type),
+		Status:    finding.Fail,
+		Severity:  GuardDutySeverity(aws.ToFloat64(f.Severity)),
+		AccountID: account,
+		Region:    region,
+		Title:     aws.ToString(f.Title),
+		Detail:    aws.ToString(f.Description),
+	}
+	ev := map[string]any{"id": f.Id, "arn": arn, "type": f.Type, "severity": f.Severity, "confidence": f.Confidence,
+		"createdAt": f.CreatedAt, "updatedAt": f.UpdatedAt}
+	if s := f.Service; s != nil {
+		ev["count"] = s.Count
+		ev["eventFirstSeen"], ev["eventLastSeen"] = s.EventFirstSeen, s.EventLastSeen
+		ev["archived"] = s.Archived
+		ev["detectorId"] = s.DetectorId
+		if s.Action != nil {
+			ev["action"] = s.Action
+		}
+		if aws.ToBool(s.Archived) {
+			out.Status = finding.Pass
+		}
+	}
+	if r := f.Resource; r != nil {
+		ev["resourceType"] = r.ResourceType
+		out.ResourceARN, out.ResourceType = guardDutyResource(r, part, region, account)
+		if r.AccessKeyDetails != nil {
+			ev["accessKey"] = r.AccessKeyDetails
+		}
+	}
+	out.Evidence = evidence(ev)
+	return out
+}
+
+// guardDutyResource maps GuardDuty's resource onto the inventory's ARN and type. GuardDuty
+// names instances by id, IAM principals by user name and type, the others by ARN.
+func guardDutyResource(r *gdtypes.Resource, part, region, account string) (arn, typ string) {
+	switch {
+	case r.InstanceDetails != nil && aws.ToString(r.InstanceDetails.InstanceId) != "":
+		return idARN(part, region, account, aws.ToString(r.InstanceDetails.InstanceId)), "AWS::EC2::Instance"
+	case r.EksClusterDetails != nil && aws.ToString(r.EksClusterDetails.Arn) != "":
+		return aws.ToString(r.EksClusterDetails.Arn), "AWS::EKS::Cluster"
+	case r.LambdaDetails != nil && aws.ToString(r.LambdaDetails.FunctionArn) != "":
+		return InventoryARN(aws.ToString(r.LambdaDetails.FunctionArn)), "AWS::Lambda::Function"
+	case r.RdsDbInstanceDetails != nil && aws.ToString(r.RdsDbInstanceDetails.DbInstanceArn) != "":
+		return aws.ToString(r.RdsDbInstanceDetails.DbInstanceArn), "AWS::RDS::DBInstance"
+	case len(r.S3BucketDetails) > 0 && aws.ToString(r.S3BucketDetails[0].Arn) != "":
+		return aws.ToString(r.S3BucketDetails[0].Arn), "AWS::S3::Bucket"
+	case r.AccessKeyDetails != nil:
+		k := r.AccessKeyDetails
+		name := aws.ToString(k.UserName)
+		switch aws.ToString(k.UserType) {
+		case "IAMUser":
+			return "arn:" + part + ":iam::" + account + ":user/" + name, "AWS::IAM::User"
+		case "AssumedRole", "Role":
+			return "arn:" + part + ":iam::" + account + ":role/" + name, "AWS::IAM::Role"
+		case "Root":
+			return "arn:" + part + ":iam::" + account + ":root", "AWS::::Account"
+		}
+	}
+	typ = aws.ToString(r.ResourceType)
+	if typ != "" && !strings.Contains(typ, "::") {
+		typ = "GuardDuty::" + typ
+	}
+	return "", typ
+}
