@@ -1,0 +1,89 @@
+package check
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/yagura-dev/yagura/internal/check/policy"
+)
+
+// Resource types the checks read (CloudFormation naming, as collectors write them; see
+// docs/resource-types/).
+const (
+	TypeBucket               = "AWS::S3::Bucket"
+	TypeS3AccountPAB         = "AWS::S3::AccountPublicAccessBlock"
+	TypeSecurityGroup        = "AWS::EC2::SecurityGroup"
+	TypeNetworkACL           = "AWS::EC2::NetworkAcl"
+	TypePrefixList           = "AWS::EC2::PrefixList"
+	TypeInstance             = "AWS::EC2::Instance"
+	TypeVolume               = "AWS::EC2::Volume"
+	TypeSnapshot             = "AWS::EC2::Snapshot"
+	TypeImage                = "AWS::EC2::Image"
+	TypeVPC                  = "AWS::EC2::VPC"
+	TypeSubnet               = "AWS::EC2::Subnet"
+	TypeFlowLog              = "AWS::EC2::FlowLog"
+	TypeEBSDefault           = "AWS::EC2::EBSEncryptionByDefault"
+	TypeCredentialReport     = "AWS::IAM::CredentialReport"
+	TypePasswordPolicy       = "AWS::IAM::PasswordPolicy"
+	TypeAccountSummary       = "AWS::IAM::AccountSummary"
+	TypeUser                 = "AWS::IAM::User"
+	TypeGroup                = "AWS::IAM::Group"
+	TypeRole                 = "AWS::IAM::Role"
+	TypeManagedPolicy        = "AWS::IAM::ManagedPolicy"
+	TypeVirtualMFADevice     = "AWS::IAM::VirtualMFADevice"
+	TypeServerCertificate    = "AWS::IAM::ServerCertificate"
+	TypeTrail                = "AWS::CloudTrail::Trail"
+	TypeRecorderStatus       = "AWS::Config::RecorderStatus"
+	TypeKMSKey               = "AWS::KMS::Key"
+	TypeMetricFilter         = "AWS::Logs::MetricFilter"
+	TypeAlarm                = "AWS::CloudWatch::Alarm"
+	TypeTopic                = "AWS::SNS::Topic"
+	TypeGuardDutyStatus      = "AWS::GuardDuty::AccountStatus"
+	TypeGuardDutyDetector    = "AWS::GuardDuty::Detector"
+	TypeSecurityHub          = "AWS::SecurityHub::Hub"
+	TypeInspectorStatus      = "AWS::Inspector2::AccountStatus"
+	TypeAccessAnalyzerStatus = "AWS::AccessAnalyzer::AccountStatus"
+	TypeDBInstance           = "AWS::RDS::DBInstance"
+	TypeDBCluster            = "AWS::RDS::DBCluster"
+	TypeDBSnapshot           = "AWS::RDS::DBSnapshot"
+	TypeDBClusterSnapshot    = "AWS::RDS::DBClusterSnapshot"
+	TypeLambdaFunction       = "AWS::Lambda::Function"
+	TypeECRRepository        = "AWS::ECR::Repository"
+	TypeECRRegistryScanning  = "AWS::ECR::RegistryScanningConfiguration"
+	TypeEKSCluster           = "AWS::EKS::Cluster"
+	TypeLoadBalancer         = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+	TypeEFSFileSystem        = "AWS::EFS::FileSystem"
+	TypeSSMDocument          = "AWS::SSM::Document"
+	TypeSSMManagedInstance   = "AWS::SSM::ManagedInstance"
+)
+
+// parsePolicyValue parses a policy stored as a JSON value (object or string); nil when absent.
+func parsePolicyValue(raw json.RawMessage) (*policy.Document, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	return policy.Parse(raw)
+}
+
+// awsTime parses the timestamps collectors write (RFC 3339, as the SDK marshals time.Time, or
+// the credential report's strings); ok false for "N/A", "no_information" and the like.
+func awsTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "N/A" || s == "no_information" || s == "not_supported" {
+		return time.Time{}, false
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.RFC3339, "2006-01-02T15:04:05+00:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func daysBetween(a, b time.Time) int { return int(b.Sub(a).Hours() / 24) }
+
+// boolp reads an optional bool.
+func boolp(b *bool) bool { return b != nil && *b }
+
+func doc(url string) string { return url }
