@@ -68,7 +68,7 @@ type Check struct {
 	// Needs lists Config attributes whose read failure (Resource.Errors) makes the result ERROR.
 	Needs []string `json:"-"`
 
-	Eval      func(e *Env, r *Res) Result   `json:"-"` // PerResource
+	Eval      func(e *Env, r *Res) Result `json:"-"` // PerResource
 	EvalScope func(e *Env, u Unit) Result `json:"-"` // PerRegion / PerAccount
 }
 
@@ -95,10 +95,14 @@ type Result struct {
 }
 
 // Pass, Fail, Errorf and NA build results.
-func Pass(detail string, ev any) Result { return Result{Status: finding.Pass, Detail: detail, Evidence: ev} }
+func Pass(detail string, ev any) Result {
+	return Result{Status: finding.Pass, Detail: detail, Evidence: ev}
+}
 
 // Fail is a failing result with its evidence.
-func Fail(detail string, ev any) Result { return Result{Status: finding.Fail, Detail: detail, Evidence: ev} }
+func Fail(detail string, ev any) Result {
+	return Result{Status: finding.Fail, Detail: detail, Evidence: ev}
+}
 
 // Errorf is a result whose input could not be read.
 func Errorf(format string, a ...any) Result {

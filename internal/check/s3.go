@@ -45,7 +45,9 @@ type s3Bucket struct {
 	Versioning        *struct{ Status, MFADelete string }
 	Logging           *struct{ TargetBucket *string }
 	ObjectLock        *struct{ ObjectLockEnabled string }
-	OwnershipControls *struct{ Rules []struct{ ObjectOwnership string } }
+	OwnershipControls *struct {
+		Rules []struct{ ObjectOwnership string }
+	}
 }
 
 type s3AccountPAB struct {
@@ -201,7 +203,7 @@ func init() {
 		Description: "Judges the bucket policy, ACL and bucket and account public access blocks as S3 does.",
 		Severity:    finding.Critical, ResourceType: TypeBucket, Controls: []string{"fsbp:S3.2"},
 		Inputs: []string{TypeS3AccountPAB}, Needs: []string{"Policy", "Acl", "PublicAccessBlock", "OwnershipControls"},
-		Risk:        "Anyone on the internet can list or download the bucket's objects.",
+		Risk: "Anyone on the internet can list or download the bucket's objects.",
 		Remediation: Remediation{CLI: "aws s3api put-public-access-block --bucket BUCKET --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
 			Console: "S3 > bucket > Permissions > Block public access > Edit > Block all public access", Doc: s3Doc},
 		Eval: s3PublicCheck(false),
@@ -211,7 +213,7 @@ func init() {
 		Description: "Public write grants through policy (Put*, Delete*) or ACL (WRITE, FULL_CONTROL).",
 		Severity:    finding.Critical, ResourceType: TypeBucket, Controls: []string{"fsbp:S3.3"},
 		Inputs: []string{TypeS3AccountPAB}, Needs: []string{"Policy", "Acl", "PublicAccessBlock", "OwnershipControls"},
-		Risk:        "Anyone can overwrite or delete data, or host malware in the bucket.",
+		Risk: "Anyone can overwrite or delete data, or host malware in the bucket.",
 		Remediation: Remediation{CLI: "aws s3api put-public-access-block --bucket BUCKET --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
 			Console: "S3 > bucket > Permissions > Block public access > Edit > Block all public access", Doc: s3Doc},
 		Eval: s3PublicCheck(true),
