@@ -1,6 +1,7 @@
-// Package accessanalyzer collects IAM Access Analyzer's active findings (external access and
-// unused access) as yagura findings.
 package accessanalyzer
+
+// This file collects IAM Access Analyzer's active findings (external access and unused access)
+// as yagura findings; analyzers themselves are collected in accessanalyzer.go.
 
 import (
 	"context"
