@@ -49,6 +49,11 @@ func runTrails(ctx context.Context, t *collect.Target, sink collect.Sink) error 
 		if home := aws.ToString(tr.HomeRegion); home != "" && home != t.Region {
 			continue
 		}
+		if owner := OwnerAccount(aws.ToString(tr.TrailARN)); owner != "" && owner != t.AccountID {
+			// An organization trail seen from a member account: its owner's task writes it,
+			// so that the record keeps its real account.
+			continue
+		}
 		r := describeTrail(ctx, t, client, tr)
 		if err := sink.PutResource(r); err != nil {
 			return err
@@ -60,6 +65,15 @@ func runTrails(ctx context.Context, t *collect.Target, sink collect.Sink) error 
 		}
 	}
 	return nil
+}
+
+// OwnerAccount is the account field of an ARN, "" when it is not an ARN.
+func OwnerAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
 }
 
 func describeTrail(ctx context.Context, t *collect.Target, client *awsct.Client, tr types.Trail) *inventory.Resource {

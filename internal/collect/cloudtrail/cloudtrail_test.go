@@ -38,6 +38,9 @@ func TestTrails(t *testing.T) {
 		CloudWatchLogsRoleArn: aws.String("arn:aws:iam::" + mgmt + ":role/trail-to-logs"),
 		TagsList:              []types.Tag{{Key: aws.String("team"), Value: aws.String("sec")}}})
 	must(t, err, "CreateTrail")
+	org, err := ct.CreateTrail(ctx, &awsct.CreateTrailInput{Name: aws.String("org"), S3BucketName: aws.String("trail-logs-m"),
+		IsMultiRegionTrail: aws.Bool(true), IsOrganizationTrail: aws.Bool(true)})
+	must(t, err, "CreateTrail org")
 	_, err = ct.StartLogging(ctx, &awsct.StartLoggingInput{Name: aws.String("main")})
 	must(t, err, "StartLogging")
 	_, err = ct.PutEventSelectors(ctx, &awsct.PutEventSelectorsInput{TrailName: aws.String("main"), EventSelectors: []types.EventSelector{{
@@ -52,8 +55,14 @@ func TestTrails(t *testing.T) {
 
 	s, err := collecttest.Run(t, "cloudtrail.trails", cfg, mgmt, "us-east-1")
 	must(t, err, "cloudtrail.trails")
-	if len(s.Resources) != 1 {
-		t.Fatalf("us-east-1: %d trails, want only the home trail: %+v", len(s.Resources), s.Resources)
+	if len(s.Resources) != 2 || s.ByARN(aws.ToString(org.TrailARN)) == nil {
+		t.Fatalf("us-east-1: %d trails, want the two whose home it is: %+v", len(s.Resources), s.Resources)
+	}
+	if len(s.ByARN(aws.ToString(org.TrailARN)).Errors) != 0 {
+		t.Errorf("org trail errors %v", s.ByARN(aws.ToString(org.TrailARN)).Errors)
+	}
+	if m := decode(t, s.ByARN(aws.ToString(org.TrailARN))); m["IsOrganizationTrail"] != true {
+		t.Errorf("org trail %v", m)
 	}
 	r := s.ByARN(aws.ToString(main.TrailARN))
 	if r == nil || r.Type != ctc.TypeTrail || r.Region != "us-east-1" || r.AccountID != mgmt || r.Name != "main" || len(r.Errors) != 0 {
@@ -95,7 +104,23 @@ func TestTrails(t *testing.T) {
 
 	ms, err := collecttest.Run(t, "cloudtrail.trails", memberCfg, memberID, "us-east-1")
 	must(t, err, "cloudtrail.trails member")
+	// The organization trail is written by its owner only, whether or not the member sees it.
 	if len(ms.Resources) != 1 || ms.Resources[0].Name != "member-trail" || ms.Resources[0].AccountID != memberID {
 		t.Errorf("member trails %+v", ms.Resources)
+	}
+	if out, err := awsct.NewFromConfig(memberCfg).DescribeTrails(ctx, &awsct.DescribeTrailsInput{}); err == nil {
+		t.Logf("moto lists %d trails to the member", len(out.TrailList))
+	}
+}
+
+func TestOwnerAccount(t *testing.T) {
+	for arn, want := range map[string]string{
+		"arn:aws:cloudtrail:us-east-1:123456789012:trail/org": "123456789012",
+		"arn:aws-cn:cloudtrail:cn-north-1:111122223333:trail/x": "111122223333",
+		"not-an-arn": "",
+	} {
+		if got := ctc.OwnerAccount(arn); got != want {
+			t.Errorf("OwnerAccount(%q) = %q, want %q", arn, got, want)
+		}
 	}
 }
