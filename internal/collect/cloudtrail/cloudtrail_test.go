@@ -115,7 +115,7 @@ func TestTrails(t *testing.T) {
 
 func TestOwnerAccount(t *testing.T) {
 	for arn, want := range map[string]string{
-		"arn:aws:cloudtrail:us-east-1:123456789012:trail/org": "123456789012",
+		"arn:aws:cloudtrail:us-east-1:123456789012:trail/org":   "123456789012",
 		"arn:aws-cn:cloudtrail:cn-north-1:111122223333:trail/x": "111122223333",
 		"not-an-arn": "",
 	} {
