@@ -118,7 +118,9 @@ func TestAccessAnalyzer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("aws accessanalyzer list-analyzers: %v", err)
 		}
-		var cli struct{ Analyzers []struct{ Arn, Type, Status string } }
+		var cli struct {
+			Analyzers []struct{ Arn, Type, Status string }
+		}
 		if err := json.Unmarshal(out, &cli); err != nil {
 			t.Fatal(err)
 		}
