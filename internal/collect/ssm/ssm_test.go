@@ -52,7 +52,6 @@ func (a *ssmAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
 func TestSSMManagedInstances(t *testing.T) {
 	mototest.SetTestEnv(t)
 	api := &ssmAPI{}
@@ -100,7 +99,9 @@ func TestSSMManagedInstances(t *testing.T) {
 		if err != nil {
 			t.Fatalf("aws ssm describe-instance-information: %v", err)
 		}
-		var cli struct{ InstanceInformationList []struct{ InstanceId, PingStatus string } }
+		var cli struct {
+			InstanceInformationList []struct{ InstanceId, PingStatus string }
+		}
 		if err := json.Unmarshal(out, &cli); err != nil {
 			t.Fatal(err)
 		}
