@@ -92,6 +92,7 @@ func stripHTML(s string) string {
 			in = true
 		case r == '>':
 			in = false
+			b.WriteByte(' ') // <br> separates words
 		case !in:
 			b.WriteRune(r)
 		}

@@ -1,0 +1,50 @@
+package native
+
+import "github.com/yagura-dev/yagura/internal/finding"
+
+// Deduplication. The same problem reported by two sources must be one finding with both in
+// Sources. The store's finding writer merges findings put with the same id in one scan (sources
+// united, the worse status and higher severity win), so deduplication here is a matter of
+// giving both copies the same id:
+//   - GuardDuty and Inspector findings read through Security Hub already take the id their own
+//     collectors give them (see FromASFF);
+//   - a Security Hub control finding takes the id of the yagura check finding for the same
+//     control and resource, StableID("yagura", checkID, resourceARN), whenever yagura's catalog
+//     has a check for that control and resource type (ControlIndex.Adopt). The id then does not
+//     depend on whether the check ran in a given scan, so it stays stable across scans.
+
+// ControlCheck is a yagura check that implements a control for one resource type.
+type ControlCheck struct {
+	CheckID      string
+	ResourceType string
+}
+
+// ControlIndex maps a control id (fsbp:EC2.19) to the yagura checks that implement it.
+type ControlIndex map[string][]ControlCheck
+
+// Add records that check implements controls on resourceType.
+func (ix ControlIndex) Add(checkID, resourceType string, controls []string) {
+	for _, c := range controls {
+		ix[c] = append(ix[c], ControlCheck{CheckID: checkID, ResourceType: resourceType})
+	}
+}
+
+// Adopt gives a Security Hub control finding the identity of the yagura check finding for the
+// same control and resource, and reports whether it did. Only a check of the finding's own
+// resource type qualifies: a control can be implemented by several checks (per bucket and per
+// account), and merging across resource types would merge different problems.
+func (ix ControlIndex) Adopt(f *finding.Finding) bool {
+	if f.Source != SourceSecurityHub || f.ResourceARN == "" {
+		return false
+	}
+	for _, control := range f.Controls {
+		for _, c := range ix[control] {
+			if c.ResourceType == f.ResourceType {
+				f.ID = finding.StableID(SourceYagura, c.CheckID, f.ResourceARN)
+				f.CheckID = c.CheckID
+				return true
+			}
+		}
+	}
+	return false
+}
