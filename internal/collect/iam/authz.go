@@ -51,8 +51,9 @@ func runAuthorizationDetails(ctx context.Context, t *collect.Target, sink collec
 		}
 		for _, pol := range page.Policies {
 			// AWS-managed policies are listed whether used or not (over a thousand); only those
-			// attached to something matter to the checks (AdministratorAccess on a role…).
-			if IsAWSManaged(aws.ToString(pol.Arn)) && aws.ToInt32(pol.AttachmentCount) == 0 {
+			// attached to something, or used as a permissions boundary, matter to the checks
+			// (AdministratorAccess on a role…).
+			if IsAWSManaged(aws.ToString(pol.Arn)) && aws.ToInt32(pol.AttachmentCount) == 0 && aws.ToInt32(pol.PermissionsBoundaryUsageCount) == 0 {
 				continue
 			}
 			errs := map[string]string{}
