@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -156,5 +158,42 @@ func TestEKSAccessDenied(t *testing.T) {
 	sink, err := collecttest.Run(t, "eks.clusters", cfg, mgmt, "us-east-1")
 	if outcome, _ := awsx.Classify(err); outcome != awsx.OutcomeDenied || len(sink.Resources) != 0 {
 		t.Errorf("outcome %q (err %v), %d resources", outcome, err, len(sink.Resources))
+	}
+}
+
+// A cluster whose DescribeCluster is refused is still recorded, with the reason.
+func TestEKSDescribeDenied(t *testing.T) {
+	srv := newMoto(t)
+	ctx := context.Background()
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/clusters/") {
+			w.Header().Set("x-amzn-ErrorType", "AccessDeniedException")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"message":"User is not authorized to perform: eks:DescribeCluster"}`))
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	cfg, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: front.URL, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eks.NewFromConfig(cfg).CreateCluster(ctx, &eks.CreateClusterInput{
+		Name: aws.String("hidden"), RoleArn: aws.String("arn:aws:iam::" + mgmt + ":role/eks"),
+		ResourcesVpcConfig: &types.VpcConfigRequest{SubnetIds: []string{"subnet-1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sink, err := collecttest.Run(t, "eks.clusters", cfg, mgmt, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sink.ByARN("arn:aws:eks:us-east-1:" + mgmt + ":cluster/hidden")
+	if r == nil || !strings.HasPrefix(r.Errors["Cluster"], "access denied") || string(r.Config) != `{"Name":"hidden"}` {
+		t.Errorf("resources = %+v", sink.Resources)
 	}
 }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -158,5 +161,45 @@ func TestGuardDutyAccessDenied(t *testing.T) {
 	// No status resource either: "not enabled" must not be claimed when the answer is unknown.
 	if outcome, _ := awsx.Classify(err); outcome != awsx.OutcomeDenied || len(sink.Resources) != 0 {
 		t.Errorf("outcome %q (err %v), %d resources", outcome, err, len(sink.Resources))
+	}
+}
+
+// A detector whose GetDetector is refused is still recorded, and the region's status says it
+// cannot tell whether GuardDuty is on instead of claiming it is off.
+func TestGuardDutyGetDetectorDenied(t *testing.T) {
+	srv := newMoto(t)
+	ctx := context.Background()
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/detector/") {
+			w.Header().Set("x-amzn-ErrorType", "AccessDeniedException")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"message":"User is not authorized to perform: guardduty:GetDetector","__type":"AccessDeniedException"}`))
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	cfg, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: front.URL, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := guardduty.NewFromConfig(cfg).CreateDetector(ctx, &guardduty.CreateDetectorInput{Enable: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := collecttest.Run(t, "guardduty.detectors", cfg, mgmt, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sink.ByARN("arn:aws:guardduty:us-east-1:" + mgmt + ":detector/" + aws.ToString(det.DetectorId))
+	if d == nil || !strings.HasPrefix(d.Errors["Detector"], "access denied") {
+		t.Fatalf("detector = %+v", d)
+	}
+	st := sink.ByARN("arn:aws:guardduty:us-east-1:" + mgmt + ":account-status")
+	if st == nil || !strings.HasPrefix(st.Errors["Enabled"], "access denied") {
+		t.Errorf("status = %+v", st)
 	}
 }
