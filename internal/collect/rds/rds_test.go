@@ -1,12 +1,17 @@
 package rds_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -286,5 +291,54 @@ func TestRDSAccessDenied(t *testing.T) {
 		if len(sink.Resources) != 0 {
 			t.Errorf("%s: wrote %d resources", name, len(sink.Resources))
 		}
+	}
+}
+
+// When DescribeDBSnapshotAttributes is refused the snapshot is still recorded, and Public is
+// unknown (null) with the reason, rather than false.
+func TestRDSSnapshotAttributesDenied(t *testing.T) {
+	srv := newMoto(t)
+	ctx := context.Background()
+	target, _ := url.Parse(srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "Action=DescribeDBSnapshotAttributes") {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: rds:DescribeDBSnapshotAttributes</Message></Error><RequestId>2</RequestId></ErrorResponse>`))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	cfg, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: front.URL, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rds.NewFromConfig(cfg)
+	if _, err := db.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: aws.String("ledger"), DBInstanceClass: aws.String("db.t3.micro"), Engine: aws.String("mysql"),
+		AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("admin"), MasterUserPassword: aws.String("secret-password"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateDBSnapshot(ctx, &rds.CreateDBSnapshotInput{DBInstanceIdentifier: aws.String("ledger"), DBSnapshotIdentifier: aws.String("ledger-1")}); err != nil {
+		t.Fatal(err)
+	}
+	sink, err := collecttest.Run(t, "rds.db-snapshots", cfg, mgmt, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sink.ByARN("arn:aws:rds:us-east-1:" + mgmt + ":snapshot:ledger-1")
+	if r == nil {
+		t.Fatalf("resources = %+v", sink.Resources)
+	}
+	if !strings.HasPrefix(r.Errors["Public"], "access denied") {
+		t.Errorf("errors = %v", r.Errors)
+	}
+	if c := config(t, r); c["Public"] != nil || c["DBInstanceIdentifier"] != "ledger" {
+		t.Errorf("config = %v", c)
 	}
 }

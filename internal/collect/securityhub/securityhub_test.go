@@ -66,10 +66,20 @@ const (
 // hubFront stands in front of moto, which lacks GetEnabledStandards and the finding aggregator
 // API: it answers those in Security Hub's REST-JSON wire format for us-east-1 (the region where
 // the test enables Security Hub) and "not subscribed" elsewhere, and sends the rest to moto.
-func hubFront(t *testing.T, motoURL string) string {
+func hubFront(t *testing.T, motoURL string) string { return hubFrontDenying(t, motoURL, "") }
+
+// hubFrontDenying is hubFront refusing requests to one path with AccessDeniedException.
+func hubFrontDenying(t *testing.T, motoURL, denyPath string) string {
 	target, _ := url.Parse(motoURL)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == denyPath {
+			w.Header().Set("x-amzn-ErrorType", "AccessDeniedException")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"Code":"AccessDeniedException","Message":"not authorized"}`))
+			return
+		}
 		stub := r.URL.Path == "/standards/get" || strings.HasPrefix(r.URL.Path, "/findingAggregator/")
 		if !stub {
 			proxy.ServeHTTP(w, r)
@@ -212,5 +222,34 @@ func TestSecurityHubAccessDenied(t *testing.T) {
 		if outcome, _ := awsx.Classify(err); outcome != awsx.OutcomeDenied || len(sink.Resources) != 0 {
 			t.Errorf("%s: outcome %q (err %v), %d resources", name, outcome, err, len(sink.Resources))
 		}
+	}
+}
+
+// A refused GetEnabledStandards leaves the hub recorded as enabled, with Standards unknown.
+func TestSecurityHubStandardsDenied(t *testing.T) {
+	srv := newMoto(t)
+	ctx := context.Background()
+	cfg, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: hubFrontDenying(t, srv.URL, "/standards/get"), MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := securityhub.NewFromConfig(cfg).EnableSecurityHub(ctx, &securityhub.EnableSecurityHubInput{}); err != nil {
+		t.Fatal(err)
+	}
+	sink, err := collecttest.Run(t, "securityhub.hub", cfg, mgmt, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Resources) != 1 {
+		t.Fatalf("resources = %+v", sink.Resources)
+	}
+	r := sink.Resources[0]
+	var c map[string]any
+	json.Unmarshal(r.Config, &c)
+	if c["Enabled"] != true || c["Standards"] != nil || !strings.HasPrefix(r.Errors["Standards"], "access denied") {
+		t.Errorf("hub = %s errors %v", r.Config, r.Errors)
+	}
+	if _, ok := r.Errors["AdministratorAccount"]; ok {
+		t.Errorf("administrator read failed: %v", r.Errors)
 	}
 }
