@@ -25,6 +25,7 @@ import (
 
 // Resource types.
 const (
+	TypeLogGroup       = "AWS::Logs::LogGroup"
 	TypeMetricFilter   = "AWS::Logs::MetricFilter"
 	TypeAlarm          = "AWS::CloudWatch::Alarm"
 	TypeCompositeAlarm = "AWS::CloudWatch::CompositeAlarm"
@@ -40,6 +41,12 @@ func init() {
 		Actions:       []string{"logs:DescribeMetricFilters"},
 		ResourceTypes: []string{TypeMetricFilter},
 		Run:           runMetricFilters,
+	})
+	collect.Register(&collect.Collector{
+		Name: "logs.log-groups", Service: "logs",
+		Actions:       []string{"logs:DescribeLogGroups"},
+		ResourceTypes: []string{TypeLogGroup},
+		Run:           runLogGroups,
 	})
 	collect.Register(&collect.Collector{
 		Name: "cloudwatch.alarms", Service: "cloudwatch",
@@ -73,6 +80,31 @@ func resource(t *collect.Target, arn, typ, name string, tags map[string]string, 
 		r.Errors = errs
 	}
 	return r
+}
+
+// runLogGroups lists log groups, so that a trail's log group can be found and its retention and
+// encryption judged. Tags are not read (one call per group).
+func runLogGroups(ctx context.Context, t *collect.Target, sink collect.Sink) error {
+	p := cloudwatchlogs.NewDescribeLogGroupsPaginator(cloudwatchlogs.NewFromConfig(t.Config), &cloudwatchlogs.DescribeLogGroupsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range page.LogGroups {
+			name := aws.ToString(g.LogGroupName)
+			arn := LogGroupARN(t, name)
+			if err := sink.PutResource(resource(t, arn, TypeLogGroup, name, nil, g, nil)); err != nil {
+				return err
+			}
+			if k := aws.ToString(g.KmsKeyId); k != "" {
+				if err := sink.PutRelationship(inventory.Relationship{From: arn, To: k, Kind: inventory.RelEncryptedBy}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func runMetricFilters(ctx context.Context, t *collect.Target, sink collect.Sink) error {

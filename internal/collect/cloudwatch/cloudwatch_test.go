@@ -9,6 +9,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
@@ -25,9 +26,14 @@ func TestMonitoring(t *testing.T) {
 	cfg := srv.Config(t, "us-east-1")
 	memberID, memberCfg := memberAccount(t, cfg)
 
+	key, err := kms.NewFromConfig(cfg).CreateKey(ctx, &kms.CreateKeyInput{})
+	must(t, err, "CreateKey")
+	keyArn := aws.ToString(key.KeyMetadata.Arn)
 	logs := cloudwatchlogs.NewFromConfig(cfg)
-	_, err := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("cloudtrail")})
+	_, err = logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("cloudtrail"), KmsKeyId: aws.String(keyArn)})
 	must(t, err, "CreateLogGroup")
+	_, err = logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String("cloudtrail"), RetentionInDays: aws.Int32(365)})
+	must(t, err, "PutRetentionPolicy")
 	_, err = logs.PutMetricFilter(ctx, &cloudwatchlogs.PutMetricFilterInput{LogGroupName: aws.String("cloudtrail"), FilterName: aws.String("root-usage"),
 		FilterPattern: aws.String(rootPattern), MetricTransformations: []logtypes.MetricTransformation{{
 			MetricName: aws.String("RootAccountUsage"), MetricNamespace: aws.String("CISBenchmark"), MetricValue: aws.String("1")}}})
@@ -61,6 +67,19 @@ func TestMonitoring(t *testing.T) {
 		return s
 	}
 
+	t.Run("log groups", func(t *testing.T) {
+		s := run("logs.log-groups", cfg, mgmt, "us-east-1")
+		r := s.ByARN("arn:aws:logs:us-east-1:" + mgmt + ":log-group:cloudtrail")
+		if r == nil || r.Type != cwc.TypeLogGroup || r.Name != "cloudtrail" {
+			t.Fatalf("log groups %+v", s.Resources)
+		}
+		if m := decode(t, r); m["RetentionInDays"] != float64(365) {
+			t.Errorf("log group %s", r.Config)
+		}
+		if !s.HasRelationship(r.ARN, inventory.RelEncryptedBy, keyArn) {
+			t.Errorf("relationships %v", s.Relationships)
+		}
+	})
 	t.Run("metric filters", func(t *testing.T) {
 		s := run("logs.metric-filters", cfg, mgmt, "us-east-1")
 		arn := "arn:aws:logs:us-east-1:" + mgmt + ":log-group:cloudtrail:metric-filter:root-usage"
