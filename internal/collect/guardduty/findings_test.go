@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/yagura-dev/yagura/internal/awsx"
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
 	_ "github.com/yagura-dev/yagura/internal/collect/guardduty"
@@ -33,14 +35,14 @@ func gdSample(t *testing.T) map[string]any {
 
 // gdServer answers GuardDuty's REST-JSON API: two detectors over two ListDetectors pages, the
 // first with 53 unarchived findings over two ListFindings pages, the second with none.
-func gdServer(t *testing.T, deny string) (*nativetest.Server, func() (getCalls, maxIDs int)) {
+func gdServer(t *testing.T, deny string) (aws.Config, func() (getCalls, maxIDs int)) {
 	tmpl := gdSample(t)
 	ids := make([]string, 53)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("f%031d", i)
 	}
 	var getCalls, maxIDs int
-	srv, _ := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
+	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
 		switch {
 		case deny != "" && strings.HasSuffix(r.Path, deny):
 			nativetest.Error(w, http.StatusForbidden, "AccessDeniedException", "User is not authorized to perform: guardduty:ListFindings")
@@ -85,13 +87,11 @@ func gdServer(t *testing.T, deny string) (*nativetest.Server, func() (getCalls, 
 			nativetest.Error(w, http.StatusNotFound, "NotFoundException", r.Method+" "+r.Path)
 		}
 	})
-	return srv, func() (int, int) { return getCalls, maxIDs }
+	return cfg, func() (int, int) { return getCalls, maxIDs }
 }
 
 func TestGuardDutyFindingsPaginated(t *testing.T) {
-	srv, counts := gdServer(t, "")
-	_, cfg := nativetest.Serve(t, "us-east-1", nil) // only for the environment; replaced below
-	cfg.BaseEndpoint = &srv.URL
+	cfg, counts := gdServer(t, "")
 	sink, err := collecttest.Run(t, "guardduty.findings", cfg, gdAccount, "us-east-1")
 	if err != nil {
 		t.Fatal(err)
@@ -119,9 +119,7 @@ func TestGuardDutyFindingsPaginated(t *testing.T) {
 }
 
 func TestGuardDutyFindingsDenied(t *testing.T) {
-	srv, _ := gdServer(t, "/detector/det1/findings")
-	_, cfg := nativetest.Serve(t, "us-east-1", nil)
-	cfg.BaseEndpoint = &srv.URL
+	cfg, _ := gdServer(t, "/detector/det1/findings")
 	_, err := collecttest.Run(t, "guardduty.findings", cfg, gdAccount, "us-east-1")
 	if outcome, reason := awsx.Classify(err); outcome != awsx.OutcomeDenied || !strings.Contains(reason, "AccessDeniedException") {
 		t.Fatalf("outcome %s (%s), want denied", outcome, reason)
