@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ func main() {
 	sizeFlag := flag.String("size", "1GB", "uncompressed JSON to generate (e.g. 200MB, 1GB)")
 	dirFlag := flag.String("dir", "", "archive directory (default: a new temporary directory, removed afterwards)")
 	keep := flag.Bool("keep", false, "keep the generated archive")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the yagura runs to this file")
 	flag.Parse()
 	size, err := parseSize(*sizeFlag)
 	if err != nil {
@@ -74,6 +76,14 @@ func main() {
 		fmt.Println("  zcat | jq: skipped, jq is not installed (apt-get install -y jq)")
 	}
 
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	d, st := runReader(dir, func(*trail.Event) bool { return false })
 	row("yagura decode only", d, fmt.Sprintf("%d records", st.Records))
 

@@ -1,8 +1,10 @@
 package trail
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -94,20 +96,54 @@ func (e *Event) fillCommon() {
 	}
 }
 
-// maxInterned bounds the path intern table: hostile logs could invent endless key names.
+// maxInterned bounds the path table: hostile logs could invent endless key names.
 const maxInterned = 1 << 16
+
+// pathNode is one interned JSON path; children are found by a linear scan that starts where
+// the previous record's lookup succeeded, since consecutive records share their shape.
+type pathNode struct {
+	key  string
+	path string
+	kids []*pathNode
+	hint int
+}
+
+func (n *pathNode) child(key []byte, d *decoder) *pathNode {
+	k := len(n.kids)
+	for i := 0; i < k; i++ {
+		j := n.hint + i
+		if j >= k {
+			j -= k
+		}
+		if c := n.kids[j]; c.key == string(key) {
+			n.hint = j + 1
+			return c
+		}
+	}
+	p := string(key)
+	if n.path != "" {
+		p = n.path + "." + p
+	}
+	c := &pathNode{key: string(key), path: p}
+	if d.interned < maxInterned {
+		d.interned++
+		n.kids = append(n.kids, c)
+	}
+	return c
+}
 
 // decoder turns a log file's bytes into Events without allocating per record: paths are
 // interned, string values without escapes point into the input, the rest into a reused arena.
 type decoder struct {
-	intern map[string]string
-	path   []byte
-	arena  []byte
-	ev     Event
-	depth  int
+	root     pathNode
+	interned int
+	arena    []byte
+	keybuf   []byte
+	ev       Event
+	depth    int
 }
 
-func newDecoder() *decoder { return &decoder{intern: make(map[string]string, 512)} }
+func newDecoder() *decoder { return &decoder{} }
 
 var errShape = errors.New(`not a CloudTrail log file: want {"Records": [...]}`)
 
@@ -152,11 +188,10 @@ func (d *decoder) decodeFile(b []byte, key string, fn func(*Event) error) (int, 
 					return n, errShape
 				}
 				start := i
-				d.path = d.path[:0]
 				d.arena = d.arena[:0]
 				d.ev.Fields = d.ev.Fields[:0]
 				d.depth = 0
-				j, err := d.value(b, i)
+				j, err := d.value(b, i, &d.root)
 				if err != nil {
 					return n, err
 				}
@@ -221,19 +256,12 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-func (d *decoder) leaf(v string, k Kind) {
-	p, ok := d.intern[string(d.path)]
-	if !ok {
-		p = string(d.path)
-		if len(d.intern) < maxInterned {
-			d.intern[p] = p
-		}
-	}
-	d.ev.Fields = append(d.ev.Fields, Field{Path: p, Value: v, Kind: k})
+func (d *decoder) leaf(n *pathNode, v string, k Kind) {
+	d.ev.Fields = append(d.ev.Fields, Field{Path: n.path, Value: v, Kind: k})
 }
 
 // value decodes the value at b[i] under the current path and returns the offset after it.
-func (d *decoder) value(b []byte, i int) (int, error) {
+func (d *decoder) value(b []byte, i int, node *pathNode) (int, error) {
 	if i >= len(b) {
 		return i, syntaxErr(i)
 	}
@@ -255,28 +283,23 @@ func (d *decoder) value(b []byte, i int) (int, error) {
 			if err != nil {
 				return i, err
 			}
-			mark := len(d.path)
-			if mark > 0 {
-				d.path = append(d.path, '.')
-			}
+			key := b[ks:ke]
 			if esc {
-				s, err := unescape(nil, b[ks:ke])
+				d.keybuf, err = unescape(d.keybuf[:0], key)
 				if err != nil {
 					return i, err
 				}
-				d.path = append(d.path, s...)
-			} else {
-				d.path = append(d.path, b[ks:ke]...)
+				key = d.keybuf
 			}
+			kid := node.child(key, d)
 			i = skipWS(b, ke+1)
 			if i >= len(b) || b[i] != ':' {
 				return i, syntaxErr(i)
 			}
-			i, err = d.value(b, skipWS(b, i+1))
+			i, err = d.value(b, skipWS(b, i+1), kid)
 			if err != nil {
 				return i, err
 			}
-			d.path = d.path[:mark]
 			i = skipWS(b, i)
 			if i < len(b) && b[i] == ',' {
 				i++
@@ -300,7 +323,7 @@ func (d *decoder) value(b []byte, i int) (int, error) {
 		}
 		for {
 			var err error
-			i, err = d.value(b, skipWS(b, i))
+			i, err = d.value(b, skipWS(b, i), node)
 			if err != nil {
 				return i, err
 			}
@@ -327,26 +350,26 @@ func (d *decoder) value(b []byte, i int) (int, error) {
 				return i, err
 			}
 			seg := d.arena[start:]
-			d.leaf(unsafe.String(unsafe.SliceData(seg), len(seg)), KindString)
+			d.leaf(node, unsafe.String(unsafe.SliceData(seg), len(seg)), KindString)
 		} else if e > s {
-			d.leaf(unsafe.String(&b[s], e-s), KindString)
+			d.leaf(node, unsafe.String(&b[s], e-s), KindString)
 		} else {
-			d.leaf("", KindString)
+			d.leaf(node, "", KindString)
 		}
 		return e + 1, nil
 	case c == 't':
 		if hasLit(b, i, "true") {
-			d.leaf("true", KindBool)
+			d.leaf(node, "true", KindBool)
 			return i + 4, nil
 		}
 	case c == 'f':
 		if hasLit(b, i, "false") {
-			d.leaf("false", KindBool)
+			d.leaf(node, "false", KindBool)
 			return i + 5, nil
 		}
 	case c == 'n':
 		if hasLit(b, i, "null") {
-			d.leaf("", KindNull)
+			d.leaf(node, "", KindNull)
 			return i + 4, nil
 		}
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -359,7 +382,7 @@ func (d *decoder) value(b []byte, i int) (int, error) {
 			}
 			break
 		}
-		d.leaf(unsafe.String(&b[i], j-i), KindNumber)
+		d.leaf(node, unsafe.String(&b[i], j-i), KindNumber)
 		return j, nil
 	}
 	return i, syntaxErr(i)
@@ -369,25 +392,44 @@ func hasLit(b []byte, i int, lit string) bool {
 	return len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit
 }
 
-// rawString finds the string starting at b[i] ('"'); it returns the content bounds, whether it
-// has escapes, and rejects control characters and unterminated strings.
+// rawString finds the string starting at b[i] ('"'); it returns the content bounds and whether
+// it has escapes. Control characters inside strings are tolerated: this reads logs, it does not
+// police JSON. It looks at 8 bytes at a time for a quote or a backslash.
 func rawString(b []byte, i int) (start, end int, esc bool, err error) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, 0, false, syntaxErr(i)
 	}
 	start = i + 1
-	for j := start; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return start, j, esc, nil
-		case c == '\\':
-			esc = true
-			j++
-		case c < 0x20:
-			return 0, 0, false, syntaxErr(j)
+	j := start
+	for {
+		for j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
 		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+		if j >= len(b) {
+			return 0, 0, false, errors.New("unterminated JSON string")
+		}
+		if b[j] == '"' {
+			return start, j, esc, nil
+		}
+		esc = true
+		j += 2
 	}
-	return 0, 0, false, errors.New("unterminated JSON string")
+}
+
+const lsb, msb = 0x0101010101010101, 0x8080808080808080
+
+// hasByte sets the high bit of each byte of x equal to c; the lowest set bit is exact.
+func hasByte(x uint64, c byte) uint64 {
+	y := x ^ (lsb * uint64(c))
+	return (y - lsb) &^ y & msb
 }
 
 // scanString returns a string's decoded value (allocating) and the offset after it.
@@ -502,7 +544,6 @@ func skipValue(b []byte, i, depth int) (int, error) {
 		return e + 1, err
 	default:
 		var d decoder
-		d.intern = map[string]string{}
-		return d.value(b, i)
+		return d.value(b, i, &d.root)
 	}
 }

@@ -3,7 +3,6 @@ package trail
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -362,13 +361,13 @@ func (r *Reader) Run(ctx context.Context, fn func(*Event) error) (*Stats, error)
 			defer wg.Done()
 			dec := newDecoder()
 			var buf bytes.Buffer
-			var zr *gzip.Reader
+			var gz gunzipper
 			var br *bufio.Reader
 			for o := range objs {
 				if ctx.Err() != nil {
 					continue
 				}
-				data, err := r.load(ctx, o.Key, &buf, &zr, &br, limit)
+				data, err := r.load(ctx, o.Key, &buf, &gz, &br, limit)
 				if err == nil {
 					atomic.AddInt64(&st.Bytes, int64(len(data)))
 					var n int
@@ -428,7 +427,7 @@ type callbackError struct{ err error }
 func (c *callbackError) Error() string { return c.err.Error() }
 
 // load reads an object fully, gunzipping when it starts with the gzip magic.
-func (r *Reader) load(ctx context.Context, key string, buf *bytes.Buffer, zr **gzip.Reader, br **bufio.Reader, limit int64) ([]byte, error) {
+func (r *Reader) load(ctx context.Context, key string, buf *bytes.Buffer, gz *gunzipper, br **bufio.Reader, limit int64) ([]byte, error) {
 	rc, err := r.Source.Open(ctx, key)
 	if err != nil {
 		return nil, err
@@ -440,23 +439,14 @@ func (r *Reader) load(ctx context.Context, key string, buf *bytes.Buffer, zr **g
 		(*br).Reset(rc)
 	}
 	buf.Reset()
-	var src io.Reader = *br
 	if magic, _ := (*br).Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		if *zr == nil {
-			*zr, err = gzip.NewReader(*br)
-		} else {
-			err = (*zr).Reset(*br)
+		if err := gz.inflate(*br, buf, limit); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		src = *zr
+		return buf.Bytes(), nil
 	}
-	n, err := buf.ReadFrom(io.LimitReader(src, limit+1))
+	n, err := buf.ReadFrom(io.LimitReader(*br, limit+1))
 	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, errors.New("truncated gzip stream")
-		}
 		return nil, err
 	}
 	if n > limit {

@@ -1,6 +1,7 @@
 package trail
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -144,5 +145,41 @@ func TestReaderDirSkipsMalformed(t *testing.T) {
 	names, _ = collect(t, r)
 	if len(names) != 1 || names[0] != "ListUsers@222222222222/eu-west-1" {
 		t.Errorf("account filter: %v", names)
+	}
+}
+
+func TestGunzipMembersHeadersAndTrailer(t *testing.T) {
+	var buf bytes.Buffer
+	for i, part := range []string{`{"Records":[{"eventName":"A"},`, `{"eventName":"B"}]}`} {
+		w := gzip.NewWriter(&buf)
+		if i == 0 {
+			w.Header.Name = "part0.json"
+			w.Header.Comment = "first"
+			w.Header.Extra = []byte("xx")
+		}
+		w.Write([]byte(part))
+		w.Close()
+	}
+	var g gunzipper
+	var out bytes.Buffer
+	if err := g.inflate(bufio.NewReader(bytes.NewReader(buf.Bytes())), &out, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != `{"Records":[{"eventName":"A"},{"eventName":"B"}]}` {
+		t.Fatalf("got %q", out.String())
+	}
+	bad := append([]byte(nil), buf.Bytes()...)
+	bad[len(bad)-1] ^= 0xff // length in the last trailer
+	out.Reset()
+	if err := g.inflate(bufio.NewReader(bytes.NewReader(bad)), &out, 1<<20); err == nil {
+		t.Error("corrupt trailer accepted")
+	}
+	out.Reset()
+	if err := g.inflate(bufio.NewReader(bytes.NewReader(buf.Bytes()[:buf.Len()-5])), &out, 1<<20); err == nil {
+		t.Error("truncated stream accepted")
+	}
+	out.Reset()
+	if err := g.inflate(bufio.NewReader(bytes.NewReader(buf.Bytes())), &out, 10); err == nil {
+		t.Error("size limit ignored")
 	}
 }
