@@ -145,11 +145,12 @@ func collectAggregators(ctx context.Context, t *collect.Target, sink collect.Sin
 				r.Errors = map[string]string{"FindingAggregator": reason}
 				r.Config = inventory.MarshalConfig(a)
 			} else {
-				r.Config = inventory.MarshalConfig(aggregatorConfig{GetFindingAggregatorOutput: out})
-				// The aggregator lives in its aggregation region, which is where it is listed.
-				if out.FindingAggregationRegion != nil {
-					r.Region = aws.ToString(out.FindingAggregationRegion)
+				// The account's one aggregator may be visible from other regions too; the task
+				// of its aggregation region records it, so that a scan holds it once.
+				if home := aws.ToString(out.FindingAggregationRegion); home != "" && home != t.Region {
+					continue
 				}
+				r.Config = inventory.MarshalConfig(aggregatorConfig{GetFindingAggregatorOutput: out})
 			}
 			r.CollectedAt = time.Now().UTC()
 			if err := sink.PutResource(r); err != nil {

@@ -86,7 +86,9 @@ func hubFrontDenying(t *testing.T, motoURL, denyPath string) string {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if signedRegion(r) != subscribedR {
+		// us-west-2 is linked to the aggregator: it lists the aggregator of us-east-1.
+		linked := signedRegion(r) == "us-west-2" && strings.HasPrefix(r.URL.Path, "/findingAggregator/")
+		if !linked && signedRegion(r) != subscribedR {
 			w.Header().Set("x-amzn-ErrorType", "InvalidAccessException")
 			w.WriteHeader(http.StatusUnauthorized)
 			w.Write([]byte(notEnabled))
@@ -195,6 +197,10 @@ func TestSecurityHub(t *testing.T) {
 		json.Unmarshal(r.Config, &c)
 		if c["RegionLinkingMode"] != "ALL_REGIONS" || c["FindingAggregationRegion"] != "us-east-1" {
 			t.Errorf("aggregator config = %v", c)
+		}
+		linked, err := collecttest.Run(t, "securityhub.finding-aggregators", cfg, mgmt, "us-west-2")
+		if err != nil || len(linked.Resources) != 0 {
+			t.Errorf("linked region records the aggregator again: err %v, %+v", err, linked.Resources)
 		}
 		off, err := collecttest.Run(t, "securityhub.finding-aggregators", cfg, mgmt, "eu-west-1")
 		if err != nil || len(off.Resources) != 0 {
