@@ -87,3 +87,14 @@ func daysBetween(a, b time.Time) int { return int(b.Sub(a).Hours() / 24) }
 func boolp(b *bool) bool { return b != nil && *b }
 
 func doc(url string) string { return url }
+
+// kmsKey is what the checks read of an AWS::KMS::Key (docs/resource-types/kms.md).
+type kmsKey struct {
+	KeyMetadata *struct {
+		KeyManager, KeyState, KeySpec, Origin, KeyUsage string
+	}
+	KeyRotationEnabled *bool
+	Policy             json.RawMessage
+}
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
