@@ -134,6 +134,11 @@ func collectSnapshots(ctx context.Context, t *collect.Target, sink collect.Sink)
 	p := ec2.NewDescribeSnapshotsPaginator(c, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"}, MaxResults: aws.Int32(pageSize)})
 	return eachPage(ctx, p, func(out *ec2.DescribeSnapshotsOutput) error {
 		for _, s := range out.Snapshots {
+			// OwnerIds=self already restricts the listing in AWS; emulators that ignore the
+			// filter would otherwise make the account own every public AMI's snapshot.
+			if o := aws.ToString(s.OwnerId); o != "" && o != t.AccountID {
+				continue
+			}
 			id := aws.ToString(s.SnapshotId)
 			arn := arnOf(t, id)
 			extras := map[string]any{"Public": nil, "CreateVolumePermissions": nil}
