@@ -1,6 +1,10 @@
 package native
 
-import "github.com/yagura-dev/yagura/internal/finding"
+import (
+	"sync/atomic"
+
+	"github.com/yagura-dev/yagura/internal/finding"
+)
 
 // Deduplication. The same problem reported by two sources must be one finding with both in
 // Sources. The store's finding writer merges findings put with the same id in one scan (sources
@@ -47,4 +51,17 @@ func (ix ControlIndex) Adopt(f *finding.Finding) bool {
 		}
 	}
 	return false
+}
+
+// current is the index the Security Hub collector consults; the CLI installs the check catalog's
+// index before a scan (UseControlIndex). Without one, control findings keep their own ids.
+var current atomic.Pointer[ControlIndex]
+
+// UseControlIndex installs the index AdoptControl uses.
+func UseControlIndex(ix ControlIndex) { current.Store(&ix) }
+
+// AdoptControl applies the installed index to f (see ControlIndex.Adopt).
+func AdoptControl(f *finding.Finding) bool {
+	ix := current.Load()
+	return ix != nil && ix.Adopt(f)
 }

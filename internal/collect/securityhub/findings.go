@@ -49,7 +49,10 @@ func collectFindings(ctx context.Context, t *collect.Target, sink collect.Sink) 
 			return err
 		}
 		for i := range page.Findings {
-			if err := sink.PutFinding(native.FromASFF(&page.Findings[i])); err != nil {
+			f := native.FromASFF(&page.Findings[i])
+			// A control yagura also checks takes the yagura finding's id, so the two merge.
+			native.AdoptControl(f)
+			if err := sink.PutFinding(f); err != nil {
 				return err
 			}
 		}
