@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/yagura-dev/yagura/internal/trail"
@@ -56,9 +57,12 @@ func main() {
 
 	mbps := func(d time.Duration) float64 { return float64(raw) / 1e6 / d.Seconds() }
 	results := map[string]float64{}
-	row := func(name string, d time.Duration, note string) {
-		results[name] = mbps(d)
-		fmt.Printf("  %-44s %8.1f MB/s  %6.2fs  %s\n", name, mbps(d), d.Seconds(), note)
+	cpuRate := map[string]float64{}
+	fmt.Printf("  %-44s %10s  %7s  %14s\n", "", "wall MB/s", "wall s", "MB per CPU-s")
+	row := func(name string, m measure, note string) {
+		results[name] = mbps(m.wall)
+		cpuRate[name] = float64(raw) / 1e6 / m.cpu.Seconds()
+		fmt.Printf("  %-44s %10.1f  %7.2f  %14.1f  %s\n", name, mbps(m.wall), m.wall.Seconds(), cpuRate[name], note)
 	}
 
 	// Warm the page cache so every reader starts from the same place.
@@ -103,6 +107,7 @@ func main() {
 	row(fmt.Sprintf("yagura trail hunt (%d built-in rules)", len(rules)), d, fmt.Sprintf("%d matching events, %d alerts", st.Matched, len(h.Alerts())))
 
 	fmt.Println()
+	fmt.Println("  wall-clock ratios (what a user sees now, on this machine's current load):")
 	z := results[fmt.Sprintf("zcat > /dev/null (%d processes)", cores)]
 	z1 := results["zcat > /dev/null (1 process)"]
 	hunt := results[fmt.Sprintf("yagura trail hunt (%d built-in rules)", len(rules))]
@@ -113,13 +118,42 @@ func main() {
 	if jq, ok := results[fmt.Sprintf("zcat | jq eventName==ConsoleLogin (%d pipes)", cores)]; ok {
 		fmt.Printf("  search / zcat|jq          = %.1fx\n", search/jq)
 	}
+	// CPU cost ratios do not depend on what else the machine runs: with every core free, each
+	// reader's throughput is cores × (MB per CPU-second).
+	fmt.Println("  CPU-cost ratios (throughput with all cores free = cores x MB per CPU-s):")
+	zc := cpuRate["zcat > /dev/null (1 process)"]
+	hc := cpuRate[fmt.Sprintf("yagura trail hunt (%d built-in rules)", len(rules))]
+	sc := cpuRate["yagura trail search --event-name ConsoleLogin"]
+	fmt.Printf("  hunt   / zcat             = %.2f   (target ≥ 0.60)\n", hc/zc)
+	fmt.Printf("  search / zcat             = %.2f\n", sc/zc)
+	if jq, ok := cpuRate[fmt.Sprintf("zcat | jq eventName==ConsoleLogin (%d pipes)", cores)]; ok {
+		fmt.Printf("  search / zcat|jq          = %.1fx\n", sc/jq)
+	}
+}
+
+// measure is a run's wall-clock time and the CPU time it used (user + system, children
+// included for external commands).
+type measure struct{ wall, cpu time.Duration }
+
+func cpuSelf() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func cpuChildren() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 var accounts = []string{"111111111111", "222222222222", "333333333333", "444444444444"}
 
-func runReader(dir string, fn func(*trail.Event) bool) (time.Duration, *trail.Stats) {
+func runReader(dir string, fn func(*trail.Event) bool) (measure, *trail.Stats) {
 	var matched atomic.Int64
 	r := &trail.Reader{Source: &trail.DirSource{Roots: []string{dir}}}
+	runtime.GC()
+	c0 := cpuSelf()
 	t0 := time.Now()
 	st, err := r.Run(context.Background(), func(e *trail.Event) error {
 		if fn(e) {
@@ -127,7 +161,7 @@ func runReader(dir string, fn func(*trail.Event) bool) (time.Duration, *trail.St
 		}
 		return nil
 	})
-	d := time.Since(t0)
+	m := measure{wall: time.Since(t0), cpu: cpuSelf() - c0}
 	if err != nil {
 		fatal(err)
 	}
@@ -135,7 +169,7 @@ func runReader(dir string, fn func(*trail.Event) bool) (time.Duration, *trail.St
 		fatal(fmt.Errorf("unreadable: %v", st.Bad[0]))
 	}
 	st.Matched = matched.Load()
-	return d, st
+	return m, st
 }
 
 // split deals files to n lists.
@@ -147,7 +181,8 @@ func split(files []string, n int) [][]string {
 	return out
 }
 
-func runZcat(files []string, procs int) time.Duration {
+func runZcat(files []string, procs int) measure {
+	c0 := cpuChildren()
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for _, part := range split(files, procs) {
@@ -165,10 +200,11 @@ func runZcat(files []string, procs int) time.Duration {
 		}()
 	}
 	wg.Wait()
-	return time.Since(t0)
+	return measure{wall: time.Since(t0), cpu: cpuChildren() - c0}
 }
 
-func runJQ(files []string, procs int) (time.Duration, int) {
+func runJQ(files []string, procs int) (measure, int) {
+	c0 := cpuChildren()
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	var total atomic.Int64
@@ -207,7 +243,7 @@ func runJQ(files []string, procs int) (time.Duration, int) {
 		}()
 	}
 	wg.Wait()
-	return time.Since(t0), int(total.Load())
+	return measure{wall: time.Since(t0), cpu: cpuChildren() - c0}, int(total.Load())
 }
 
 // generate writes files of about 1000 events each until size bytes of JSON exist.

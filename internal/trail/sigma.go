@@ -351,6 +351,10 @@ type fieldMatch struct {
 	exists   *bool
 	fieldref bool
 	values   []valueMatch
+	// scalarOnly: every value matches one element at a time (no null, no fieldref);
+	// simple: also a top-level field the decoder extracts.
+	scalarOnly, simple bool
+	emptyOK            bool // some value matches ""
 }
 
 type valueMatch interface {
@@ -392,12 +396,79 @@ func (f *fieldMatch) eval(e *Event) bool {
 		}
 		return true
 	}
+	if f.simple {
+		// Top-level string fields decoded once per event: no scan.
+		v := commonValue(e, f.field)
+		if v != "" {
+			for _, vm := range f.values {
+				if vm.match(v, KindString) {
+					return true
+				}
+			}
+			return false
+		}
+		if !f.emptyOK {
+			return false // absent, null or "": none of the values can match
+		}
+	}
+	if f.scalarOnly {
+		// One pass over the fields, every value tried on each element.
+		for i := range e.Fields {
+			fl := &e.Fields[i]
+			if fl.Path != f.field {
+				continue
+			}
+			for _, vm := range f.values {
+				if vm.match(fl.Value, fl.Kind) {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	for _, vm := range f.values {
 		if f.any(e, vm) {
 			return true
 		}
 	}
 	return false
+}
+
+// commonValue returns the pre-extracted value of a top-level field, or "" when not kept.
+func commonValue(e *Event, path string) string {
+	switch path {
+	case "eventName":
+		return e.EventName
+	case "eventSource":
+		return e.EventSource
+	case "errorCode":
+		return e.ErrorCode
+	case "awsRegion":
+		return e.Region
+	case "recipientAccountId":
+		return e.Account
+	case "sourceIPAddress":
+		return e.SourceIP
+	case "eventTime":
+		return e.EventTime
+	}
+	return ""
+}
+
+func (f *fieldMatch) finish() {
+	f.scalarOnly = true
+	for _, v := range f.values {
+		switch v.(type) {
+		case nullMatch, *fieldRef:
+			f.scalarOnly = false
+		}
+	}
+	for _, v := range f.values {
+		if v.match("", KindString) {
+			f.emptyOK = true
+		}
+	}
+	f.simple = f.scalarOnly && commonValue(&Event{EventName: "x", EventSource: "x", ErrorCode: "x", Region: "x", Account: "x", SourceIP: "x", EventTime: "x"}, f.field) != ""
 }
 
 // any reports whether some element of the field matches vm (arrays are searched element-wise).
@@ -653,6 +724,7 @@ func compileField(key string, v *yaml.Node, ph Placeholders) (*fieldMatch, error
 			fm.values = append(fm.values, m)
 		}
 	}
+	fm.finish()
 	return fm, nil
 }
 
