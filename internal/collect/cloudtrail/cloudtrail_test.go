@@ -14,10 +14,11 @@ import (
 	ctc "github.com/yagura-dev/yagura/internal/collect/cloudtrail"
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
 	"github.com/yagura-dev/yagura/internal/inventory"
+	"github.com/yagura-dev/yagura/internal/mototest"
 )
 
 func TestTrails(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	memberID, memberCfg := memberAccount(t, cfg)

@@ -3,8 +3,6 @@ package cloudtrail_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,31 +10,9 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/awsx"
 	"github.com/yagura-dev/yagura/internal/inventory"
-	"github.com/yagura-dev/yagura/internal/mototest"
 )
 
 const mgmt = "123456789012"
-
-// newMoto is mototest.New without AWS_PROFILE in moto's environment: SetTestEnv sets it to "",
-// and moto's own botocore then fails every KMS call and every S3 error answer with
-// ProfileNotFound (HTTP 500).
-func newMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	mototest.SetTestEnv(t)
-	os.Unsetenv("AWS_PROFILE") // t.Setenv above restores the original value after the test
-	s, err := mototest.Start(context.Background(), "")
-	if errors.Is(err, mototest.ErrMissing) {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%v", err)
-		}
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	t.Cleanup(s.Stop)
-	return s
-}
 
 // memberAccount creates an organization and one member account, returning the member's id and
 // a configuration whose credentials moto ties to it.

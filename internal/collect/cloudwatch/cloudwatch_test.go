@@ -16,12 +16,13 @@ import (
 	cwc "github.com/yagura-dev/yagura/internal/collect/cloudwatch"
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
 	"github.com/yagura-dev/yagura/internal/inventory"
+	"github.com/yagura-dev/yagura/internal/mototest"
 )
 
 const rootPattern = `{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != "AwsServiceEvent" }`
 
 func TestMonitoring(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	memberID, memberCfg := memberAccount(t, cfg)

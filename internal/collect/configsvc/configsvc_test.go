@@ -13,10 +13,11 @@ import (
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
 	cfgc "github.com/yagura-dev/yagura/internal/collect/configsvc"
 	"github.com/yagura-dev/yagura/internal/inventory"
+	"github.com/yagura-dev/yagura/internal/mototest"
 )
 
 func TestConfig(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	memberID, memberCfg := memberAccount(t, cfg)

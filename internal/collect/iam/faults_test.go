@@ -16,6 +16,7 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/awsx"
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
+	"github.com/yagura-dev/yagura/internal/mototest"
 )
 
 // queryFaultProxy forwards IAM's query-protocol requests to moto, except those whose Action is
@@ -43,7 +44,7 @@ func queryFaultProxy(t *testing.T, target string, deny ...string) *httptest.Serv
 }
 
 func TestUserFollowUpDenied(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	c := awsiam.NewFromConfig(srv.Config(t, "us-east-1"))
 	_, err := c.CreateUser(ctx, &awsiam.CreateUserInput{UserName: aws.String("dave")})

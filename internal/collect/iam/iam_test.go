@@ -61,7 +61,7 @@ const (
 )
 
 func TestIAM(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	memberID, memberCfg := memberAccount(t, cfg)

@@ -10,10 +10,11 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
 	kmsc "github.com/yagura-dev/yagura/internal/collect/kms"
+	"github.com/yagura-dev/yagura/internal/mototest"
 )
 
 func TestKeys(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	memberID, memberCfg := memberAccount(t, cfg)

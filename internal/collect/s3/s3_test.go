@@ -24,6 +24,7 @@ import (
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
 	s3c "github.com/yagura-dev/yagura/internal/collect/s3"
 	"github.com/yagura-dev/yagura/internal/inventory"
+	"github.com/yagura-dev/yagura/internal/mototest"
 )
 
 const mgmt = "123456789012"
@@ -89,7 +90,7 @@ func awsCLI(t *testing.T, endpoint string, args ...string) []byte {
 }
 
 func TestBuckets(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	memberID, memberCfg := memberAccount(t, cfg)
@@ -297,7 +298,7 @@ func accessDenied(w http.ResponseWriter) {
 }
 
 func TestBucketPolicyFaults(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	cfg := srv.Config(t, "us-east-1")
 	c := awss3.NewFromConfig(cfg, awsx.S3Options(cfg))
 	createBucket(t, c, "guarded", "us-east-1")
@@ -345,7 +346,7 @@ func TestBucketPolicyFaults(t *testing.T) {
 }
 
 func TestBucketListingFaults(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	euCfg := srv.Config(t, "eu-west-1")
 	createBucket(t, awss3.NewFromConfig(euCfg, awsx.S3Options(euCfg)), "far-away", "eu-west-1")
 	load := func(p *httptest.Server) aws.Config {
