@@ -2,9 +2,7 @@ package ec2_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -243,7 +241,7 @@ type estate struct {
 
 func newEstate(t *testing.T) *estate {
 	t.Helper()
-	srv := startMoto(t)
+	srv := mototest.New(t)
 	base := srv.Config(t, "us-east-1")
 	member := memberAccount(t, base)
 	memberCfg := awsx.AssumeConfig(base, mgmtAccount, member, awsx.RoleOptions{RoleName: "OrganizationAccountAccessRole"})
@@ -264,24 +262,3 @@ func newEstate(t *testing.T) *estate {
 	return e
 }
 
-// startMoto is mototest.New without its one problem for EC2: SetTestEnv sets AWS_PROFILE to
-// the empty string, moto_server inherits it, and moto's EC2 backend (which opens a boto3
-// session to list regions) then fails every call with ProfileNotFound "". The variable is
-// removed before the server starts; the SDK's view of the environment is unchanged.
-func startMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	mototest.SetTestEnv(t)
-	os.Unsetenv("AWS_PROFILE") // t.Setenv above restores the developer's value afterwards
-	srv, err := mototest.Start(context.Background(), "")
-	if errors.Is(err, mototest.ErrMissing) {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatalf("start moto: %v", err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv
-}
