@@ -49,6 +49,11 @@ func collectFindings(ctx context.Context, t *collect.Target, sink collect.Sink) 
 			return err
 		}
 		for i := range page.Findings {
+			// The filter already asks for active records; checking again costs nothing and keeps
+			// archived ones out where a filter is ignored (moto ignores it).
+			if page.Findings[i].RecordState == types.RecordStateArchived {
+				continue
+			}
 			f := native.FromASFF(&page.Findings[i])
 			// A control yagura also checks takes the yagura finding's id, so the two merge.
 			native.AdoptControl(f)
