@@ -232,17 +232,16 @@ func (v *Verifier) Run(ctx context.Context) (*VerifyReport, error) {
 		return nil, err
 	}
 	// Log files present in the window, to find moved and uncovered ones.
-	logs := map[string]map[string][]string{} // account|region → base name → keys
+	logs := map[string]map[string][]string{} // account → base name → keys (any region folder)
 	err = src.List(ctx, w, KindLogs, func(o Object) error {
 		ki, ok := ParseKey(o.Key)
 		if !ok {
 			return nil
 		}
-		ar := ki.Account + "|" + ki.Region
-		if logs[ar] == nil {
-			logs[ar] = map[string][]string{}
+		if logs[ki.Account] == nil {
+			logs[ki.Account] = map[string][]string{}
 		}
-		logs[ar][ki.Name] = append(logs[ar][ki.Name], o.Key)
+		logs[ki.Account][ki.Name] = append(logs[ki.Account][ki.Name], o.Key)
 		return nil
 	})
 	if err != nil {
@@ -275,25 +274,25 @@ func (v *Verifier) Run(ctx context.Context) (*VerifyReport, error) {
 			}
 		}
 	}
-	for ar, byName := range logs {
-		var cr *ChainReport
-		for _, c := range rep.Chains {
-			if c.Account+"|"+c.Region == ar {
-				cr = c
-				break
-			}
-		}
-		if cr == nil {
-			parts := strings.SplitN(ar, "|", 2)
-			cr = &ChainReport{Account: parts[0], Region: parts[1], Counts: map[string]int{}}
-			rep.Chains = append(rep.Chains, cr)
-		}
+	for _, byName := range logs {
 		for _, ks := range byName {
 			for _, k := range ks {
 				if covered[k] {
 					continue
 				}
 				ki, _ := ParseKey(k)
+				ar := ki.Account + "|" + ki.Region
+				var cr *ChainReport
+				for _, c := range rep.Chains {
+					if c.Account+"|"+c.Region == ar {
+						cr = c
+						break
+					}
+				}
+				if cr == nil {
+					cr = &ChainReport{Account: ki.Account, Region: ki.Region, Counts: map[string]int{}}
+					rep.Chains = append(rep.Chains, cr)
+				}
 				verdict, detail := Uncovered, "listed in no digest file"
 				if lt := latest[ar]; !ki.Time.IsZero() && ki.Time.After(lt) && now.Sub(ki.Time) < 2*time.Hour {
 					verdict, detail = Pending, "newer than the newest digest file; CloudTrail digests hourly"
@@ -539,7 +538,6 @@ func (v *Verifier) verifyChain(ctx context.Context, ds []*digestFile, keys *keyC
 		}
 	}
 	res := make([]FileResult, len(jobs))
-	ar := cr.Account + "|" + cr.Region
 	parallel(ctx, len(jobs), v.workers(), func(i int) {
 		j := jobs[i]
 		r := FileResult{Location: v.loc(j.bucket, j.key), Verdict: Valid}
@@ -547,7 +545,7 @@ func (v *Verifier) verifyChain(ctx context.Context, ds []*digestFile, keys *keyC
 		switch {
 		case err != nil && isNotFound(err):
 			r.Verdict, r.Detail = Missing, "not found"
-			for _, other := range logs[ar][baseName(j.key)] {
+			for _, other := range logs[cr.Account][baseName(j.key)] {
 				if other != j.key {
 					r.Verdict, r.Detail = Moved, "found at s3://"+j.bucket+"/"+other
 				}

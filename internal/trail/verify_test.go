@@ -223,10 +223,11 @@ func sign(t *testing.T, key *rsa.PrivateKey, d map[string]any, inflated []byte) 
 	return hex.EncodeToString(sig)
 }
 
-// build writes n hourly digests, each covering two log files, for acct in region.
-func (a *archive) build(acct, region string, n int) {
+// build writes n hourly digests, each covering two log files, for acct in region, starting
+// from hours after the archive's base time with a fresh chain (the first digest has no previous).
+func (a *archive) build(acct, region string, from, n int) {
 	var prevKey, prevSig, prevHash any
-	for i := 0; i < n; i++ {
+	for i := from; i < from+n; i++ {
 		start := a.base.Add(time.Duration(i)*time.Hour + 31*time.Second)
 		end := start.Add(time.Hour)
 		var logFiles []map[string]any
@@ -374,7 +375,7 @@ func TestVerifyDigestChainAgainstAWSCLI(t *testing.T) {
 	a := newArchiveEnv(t)
 	accts := []string{"111111111111", "222222222222"}
 	for _, acct := range accts {
-		a.build(acct, "us-east-1", 6)
+		a.build(acct, "us-east-1", 0, 6)
 	}
 	rep := a.verify(t)
 	if !rep.OK() {
@@ -459,6 +460,85 @@ func TestVerifyDigestChainAgainstAWSCLI(t *testing.T) {
 	for _, c := range rep.Chains {
 		if c.Account == accts[1] && !c.OK() {
 			t.Errorf("account B: %+v", c)
+		}
+	}
+}
+
+// TestVerifyGapsMovedUncovered covers what validate-logs does not report: a gap where
+// validation was off, a log file moved to another key, a log file no digest lists, and a
+// digest copied away from where CloudTrail wrote it.
+func TestVerifyGapsMovedUncovered(t *testing.T) {
+	a := newArchiveEnv(t)
+	acct := "333333333333"
+	a.build(acct, "us-east-1", 0, 3) // chain 1: hours 0-3
+	a.build(acct, "us-east-1", 5, 2) // validation off for two hours, chain 2: hours 5-7
+	ds := a.digests[acct]
+	ctx := context.Background()
+	get := func(k string) ([]byte, map[string]string) {
+		out, err := a.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(testBucket), Key: aws.String(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		b.ReadFrom(out.Body)
+		return b.Bytes(), out.Metadata
+	}
+	// Move a log file of digest 1 to another region's folder, same name.
+	moved := a.logs[ds[1]][0]
+	body, _ := get(moved)
+	movedTo := strings.Replace(moved, "/CloudTrail/us-east-1/", "/CloudTrail/us-west-2/", 1)
+	a.put(movedTo, body, nil)
+	a.del(moved)
+	// A log file nobody digested, inside chain 1's hours.
+	extra := a.orgLogKey(acct, "us-east-1", a.base.Add(90*time.Minute), "injected")
+	a.put(extra, gz(t, records(t, ev("DeleteTrail", "cloudtrail.amazonaws.com", acct, "us-east-1", a.base.Add(89*time.Minute), nil))), nil)
+	// Copy digest 0 next to itself under another name, and delete the original.
+	dbody, meta := get(ds[0])
+	copied := strings.Replace(ds[0], "31Z.json.gz", "32Z.json.gz", 1)
+	a.put(copied, dbody, meta)
+	a.del(ds[0])
+
+	rep := a.verify(t)
+	got := verdicts(rep)
+	want := map[string]string{loc(movedTo): Moved, loc(moved): Moved, loc(extra): Uncovered, loc(copied): Moved, loc(ds[0]): Missing}
+	for k, w := range want {
+		if got[k] != w && !(k == loc(movedTo) && got[k] == "") {
+			t.Errorf("%s: got %q want %s", k, got[k], w)
+		}
+	}
+	if got[loc(movedTo)] != "" {
+		t.Errorf("the moved log's new key must not also count as uncovered: %s", got[loc(movedTo)])
+	}
+	for k, v := range got {
+		if _, special := want[k]; !special && v != Valid {
+			// The logs of the deleted digest 0 are no longer covered by any valid digest.
+			covered := false
+			for _, l := range a.logs[ds[0]] {
+				covered = covered || loc(l) == k
+			}
+			if !(covered && v == Uncovered) {
+				t.Errorf("%s: %s (%s)", k, v, details(rep)[k])
+			}
+		}
+	}
+	var gaps []Gap
+	for _, c := range rep.Chains {
+		gaps = append(gaps, c.Gaps...)
+	}
+	if len(gaps) != 1 || !gaps[0].From.Equal(a.base.Add(3*time.Hour+31*time.Second)) || !gaps[0].To.Equal(a.base.Add(5*time.Hour+31*time.Second)) {
+		t.Errorf("gaps %+v", gaps)
+	}
+	if rep.OK() {
+		t.Error("report OK despite moved and uncovered files")
+	}
+	// validate-logs agrees on everything it can see; a moved log is "not found" to it.
+	for k, v := range a.validateLogs(t, acct) {
+		c := cliVerdict(v)
+		if k == loc(moved) && c == Missing && got[k] == Moved {
+			continue
+		}
+		if got[k] != c {
+			t.Errorf("%s: yagura %q, validate-logs %q", k, got[k], v)
 		}
 	}
 }
