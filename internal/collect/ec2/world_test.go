@@ -261,4 +261,3 @@ func newEstate(t *testing.T) *estate {
 	}
 	return e
 }
-
