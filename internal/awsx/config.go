@@ -70,11 +70,26 @@ func NewRetryer(maxAttempts int) aws.Retryer {
 	if maxAttempts <= 0 {
 		maxAttempts = 12
 	}
-	return retry.NewStandard(func(so *retry.StandardOptions) {
+	return throttleAwareRetryer{RetryerV2: retry.NewStandard(func(so *retry.StandardOptions) {
 		so.MaxAttempts = maxAttempts
 		so.RateLimiter = ratelimit.None
 		so.Backoff = jitterBackoff{base: 100 * time.Millisecond, max: 5 * time.Second}
-	})
+	}), otherAttempts: min(maxAttempts, 4)}
+}
+
+// throttleAwareRetryer gives throttling errors every attempt (the call will succeed once the
+// bucket refills) but other transient errors (5xx, timeouts) only a few, so an endpoint that
+// always fails does not hold a task for a minute.
+type throttleAwareRetryer struct {
+	aws.RetryerV2
+	otherAttempts int
+}
+
+func (r throttleAwareRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if !IsThrottle(err) && attempt >= r.otherAttempts {
+		return 0, err
+	}
+	return r.RetryerV2.RetryDelay(attempt, err)
 }
 
 type jitterBackoff struct{ base, max time.Duration }

@@ -131,7 +131,8 @@ func motoEnv() []string {
 		}
 		env = append(env, kv)
 	}
-	return env
+	// AWS managed policies (AdministratorAccess, ReadOnlyAccess…) exist in every real account.
+	return append(env, "MOTO_IAM_LOAD_MANAGED_POLICIES=true")
 }
 
 func freePort() (int, error) {

@@ -12,11 +12,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
 	"github.com/yagura-dev/yagura/internal/awsx"
 	"github.com/yagura-dev/yagura/internal/collect"
+	"github.com/yagura-dev/yagura/internal/demo"
 	"github.com/yagura-dev/yagura/internal/faultproxy"
 	"github.com/yagura-dev/yagura/internal/inventory"
 	"github.com/yagura-dev/yagura/internal/mototest"
@@ -73,43 +72,16 @@ func init() {
 type testOrg struct {
 	mgmt    string
 	members map[string]string // name -> id
-	ouIDs   map[string]string
 }
 
 // buildOrg creates an organization of 4 accounts in 2 OUs, with account tags.
 func buildOrg(t *testing.T, cfg aws.Config) testOrg {
 	t.Helper()
-	ctx := context.Background()
-	oc := organizations.NewFromConfig(cfg)
-	if _, err := oc.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
-		t.Fatal(err)
-	}
-	roots, err := oc.ListRoots(ctx, &organizations.ListRootsInput{})
+	mgmt, members, err := demo.SmallOrg(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := aws.ToString(roots.Roots[0].Id)
-	o := testOrg{mgmt: "123456789012", members: map[string]string{}, ouIDs: map[string]string{}}
-	for _, name := range []string{"Workloads", "Security"} {
-		ou, err := oc.CreateOrganizationalUnit(ctx, &organizations.CreateOrganizationalUnitInput{ParentId: aws.String(root), Name: aws.String(name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.ouIDs[name] = aws.ToString(ou.OrganizationalUnit.Id)
-	}
-	for _, m := range []struct{ name, ou, env string }{{"prod", "Workloads", "prod"}, {"dev", "Workloads", "dev"}, {"tooling", "Security", "shared"}} {
-		out, err := oc.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(m.name), Email: aws.String(m.name + "@example.com"),
-			Tags: []orgtypes.Tag{{Key: aws.String("Environment"), Value: aws.String(m.env)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := aws.ToString(out.CreateAccountStatus.AccountId)
-		if _, err := oc.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id), SourceParentId: aws.String(root), DestinationParentId: aws.String(o.ouIDs[m.ou])}); err != nil {
-			t.Fatal(err)
-		}
-		o.members[m.name] = id
-	}
-	return o
+	return testOrg{mgmt: mgmt, members: members}
 }
 
 func openDB(t *testing.T) *store.DB {
