@@ -9,6 +9,7 @@ import (
 	_ "github.com/yagura-dev/yagura/internal/collect/ec2"
 	_ "github.com/yagura-dev/yagura/internal/collect/ecr"
 	_ "github.com/yagura-dev/yagura/internal/collect/eks"
+	_ "github.com/yagura-dev/yagura/internal/collect/elbv2"
 	_ "github.com/yagura-dev/yagura/internal/collect/guardduty"
 	_ "github.com/yagura-dev/yagura/internal/collect/iam"
 	_ "github.com/yagura-dev/yagura/internal/collect/inspector2"
