@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/yagura-dev/yagura/internal/collect"
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/report"
 	"github.com/yagura-dev/yagura/internal/store"
@@ -52,7 +53,9 @@ func newDiffCmd() *cobra.Command {
 Findings: new (first reported, failing), resolved (fixed, or no longer reported by a source that
 did succeed in the later scan), reopened (failing again after being resolved), stale (still
 open, but the collector or check that reports it failed in the later scan, so nothing is known).
-Resources: added, removed and changed (configuration, tags, read errors or name).`,
+Resources: added, removed, changed (configuration, tags, read errors or name), and unseen
+(absent from the later scan because the collector that reads it failed there: not known to be
+removed).`,
 		Example: "  yagura diff\n  yagura diff --from 12 --to 15 --format json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -187,7 +190,16 @@ func computeDiff(ctx context.Context, db *store.DB, from, to int64, resources bo
 		return int(b.Severity) - int(a.Severity)
 	})
 	if resources {
-		err := db.EachResourceChange(ctx, from, to, func(c store.ResourceChange) error {
+		unseen, err := unseenIn(ctx, db, to)
+		if err != nil {
+			return nil, err
+		}
+		err = db.EachResourceChange(ctx, from, to, func(c store.ResourceChange) error {
+			if c.Change == store.ResourceRemoved {
+				if reason := unseen(c.Type, c.AccountID, c.Region); reason != "" {
+					c.Change, c.Fields = resourceUnseen, []string{reason}
+				}
+			}
 			res.Resources = append(res.Resources, c)
 			return nil
 		})
@@ -196,6 +208,46 @@ func computeDiff(ctx context.Context, db *store.DB, from, to int64, resources bo
 		}
 	}
 	return res, nil
+}
+
+// resourceUnseen replaces "removed" for a resource whose collector did not succeed in the later
+// scan: it may well still exist.
+const resourceUnseen = "unseen"
+
+// unseenIn returns a function that says why resources of a type in an account and region were
+// not collected by scan (the coverage of the collectors that produce the type), or "" when they
+// were.
+func unseenIn(ctx context.Context, db *store.DB, scanID int64) (func(typ, account, region string) string, error) {
+	cov, err := db.CoverageOf(ctx, scanID)
+	if err != nil {
+		return nil, err
+	}
+	byTask := map[string]store.Coverage{}
+	for _, c := range cov {
+		byTask[c.Collector+"|"+c.AccountID+"|"+c.Region] = c
+	}
+	producers := map[string][]*collect.Collector{}
+	for _, c := range collect.All() {
+		for _, t := range c.ResourceTypes {
+			producers[t] = append(producers[t], c)
+		}
+	}
+	return func(typ, account, region string) string {
+		for _, c := range producers[typ] {
+			reg := region
+			if c.Global {
+				reg = "global"
+			}
+			cv, ok := byTask[c.Name+"|"+account+"|"+reg]
+			switch {
+			case !ok:
+				return c.Name + " did not run"
+			case cv.Status != store.CoverageOK:
+				return c.Name + " " + cv.Status + ": " + cv.Reason
+			}
+		}
+		return ""
+	}, nil
 }
 
 func printDiff(w io.Writer, res *diffResult) error {

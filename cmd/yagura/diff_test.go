@@ -252,10 +252,14 @@ func TestDiffKeepsFindingOpenAndStaleWhenRoleIsMissing(t *testing.T) {
 	if c.Lifecycle == finding.LifecycleResolved || c.Status != finding.Fail || !c.Stale || !strings.Contains(c.StaleReason, "denied") {
 		t.Errorf("finding after a denied scan: lifecycle %s status %s stale %v reason %q", c.Lifecycle, c.Status, c.Stale, c.StaleReason)
 	}
-	for _, r := range res.Resources {
-		if r.ARN == arn && r.Change == store.ResourceRemoved {
-			// The group was not seen because the account could not be read; the diff says so.
-			t.Logf("resource not seen in scan 2: %+v", r)
+	// The group was not seen because the account could not be read: unseen, not removed.
+	var group *store.ResourceChange
+	for i, r := range res.Resources {
+		if r.ARN == arn {
+			group = &res.Resources[i]
 		}
+	}
+	if group == nil || group.Change != resourceUnseen || len(group.Fields) != 1 || !strings.Contains(group.Fields[0], "denied") {
+		t.Errorf("security group in the diff: %+v", group)
 	}
 }
