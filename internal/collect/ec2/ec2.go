@@ -60,6 +60,8 @@ var idPrefixes = []struct{ prefix, segment string }{
 	{"ami-", "image"},
 	{"eipalloc-", "elastic-ip"},
 	{"vgw-", "vpn-gateway"},
+	{"tgw-attach-", "transit-gateway-attachment"}, // before tgw-: first match wins
+	{"tgw-rtb-", "transit-gateway-route-table"},
 	{"tgw-", "transit-gateway"},
 	{"pcx-", "vpc-peering-connection"},
 	{"lt-", "launch-template"},
