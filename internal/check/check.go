@@ -70,6 +70,8 @@ type Check struct {
 
 	Eval      func(e *Env, r *Res) Result `json:"-"` // PerResource
 	EvalScope func(e *Env, u Unit) Result `json:"-"` // PerRegion / PerAccount
+
+	remText string // Remediation.Text(), computed once at registration
 }
 
 // ScopeName is the scope for listings.
@@ -131,6 +133,7 @@ func Register(c *Check) {
 	if c.Scope != PerResource && len(c.Inputs) == 0 {
 		panic("check: " + c.ID + ": account-level check without inputs")
 	}
+	c.remText = c.Remediation.Text()
 	registry[c.ID] = c
 }
 

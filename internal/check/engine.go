@@ -125,17 +125,18 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 	}
 
 	var st Stats
-	out := make(chan []evalResult, 64)
+	// Workers turn results into findings; one writer goroutine feeds the sink, which need
+	// not be safe for concurrent use.
+	out := make(chan []*finding.Finding, 64)
 	var writeErr error
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
 		for batch := range out {
-			for i := range batch {
-				if writeErr != nil || batch[i].res.Status == "" {
-					continue // not applicable: no finding
+			for _, f := range batch {
+				if writeErr != nil {
+					continue
 				}
-				f := toFinding(&batch[i], o.Now)
 				switch f.Status {
 				case finding.Pass:
 					st.Pass++
@@ -151,6 +152,16 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 			}
 		}
 	}()
+	convert := func(rs []evalResult) []*finding.Finding {
+		fs := make([]*finding.Finding, 0, len(rs))
+		for i := range rs {
+			if rs[i].res.Status == "" {
+				continue // not applicable: no finding
+			}
+			fs = append(fs, toFinding(&rs[i], o.Now))
+		}
+		return fs
+	}
 
 	// Account- and region-level checks.
 	var batch []evalResult
@@ -158,7 +169,7 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 		for _, u := range env.unitsFor(c.Inputs[0], c.Scope) {
 			batch = append(batch, evalScope(env, c, u))
 			if len(batch) >= 256 {
-				out <- batch
+				out <- convert(batch)
 				batch = nil
 			}
 		}
@@ -174,7 +185,7 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 		batch = append(batch, gapResults(env, t, byType[t])...)
 	}
 	if len(batch) > 0 {
-		out <- batch
+		out <- convert(batch)
 	}
 
 	// Per-resource checks, streamed.
@@ -195,7 +206,7 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 				}
 				atomic.AddInt64(&nres, int64(len(rs)))
 				if len(res) > 0 {
-					out <- res
+					out <- convert(res)
 				}
 			}
 		}()
@@ -323,7 +334,7 @@ func toFinding(er *evalResult, now time.Time) *finding.Finding {
 	c := er.c
 	f := &finding.Finding{
 		CheckID: c.ID, Controls: c.Controls, Source: "yagura", Status: er.res.Status,
-		Severity: c.Severity, Title: c.Title, Detail: er.res.Detail, Remediation: c.Remediation.Text(),
+		Severity: c.Severity, Title: c.Title, Detail: er.res.Detail, Remediation: c.remText,
 		FirstSeen: now, LastSeen: now, Lifecycle: finding.LifecycleNew, Collector: er.col,
 		ResourceType: c.ResourceType,
 	}

@@ -3,11 +3,13 @@ package check
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/yagura-dev/yagura/internal/check/policy"
 	"github.com/yagura-dev/yagura/internal/collect"
 	"github.com/yagura-dev/yagura/internal/inventory"
 	"github.com/yagura-dev/yagura/internal/store"
@@ -18,7 +20,7 @@ import (
 type Res struct {
 	*inventory.Resource
 	mu    sync.Mutex
-	cache map[string]any
+	cache map[any]any
 }
 
 // NewRes wraps a resource.
@@ -26,7 +28,7 @@ func NewRes(r *inventory.Resource) *Res { return &Res{Resource: r} }
 
 // decode parses r.Config into a fresh *T, caching it under the type's name.
 func decode[T any](r *Res) (*T, error) {
-	key := fmt.Sprintf("%T", (*T)(nil))
+	key := reflect.TypeFor[T]()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if v, ok := r.cache[key]; ok {
@@ -36,7 +38,7 @@ func decode[T any](r *Res) (*T, error) {
 		return v.(*T), nil
 	}
 	if r.cache == nil {
-		r.cache = map[string]any{}
+		r.cache = map[any]any{}
 	}
 	v := new(T)
 	if err := json.Unmarshal(r.Config, v); err != nil {
@@ -46,6 +48,34 @@ func decode[T any](r *Res) (*T, error) {
 	}
 	r.cache[key] = v
 	return v, nil
+}
+
+// policyKey caches parsed policy documents by attribute.
+type policyKey string
+
+// cachedPolicy parses a policy attribute once per resource: several checks read the same policy.
+func (r *Res) cachedPolicy(attr string, raw json.RawMessage) (*policy.Document, error) {
+	r.mu.Lock()
+	if v, ok := r.cache[policyKey(attr)]; ok {
+		r.mu.Unlock()
+		if err, isErr := v.(error); isErr {
+			return nil, err
+		}
+		return v.(*policy.Document), nil
+	}
+	r.mu.Unlock()
+	d, err := parsePolicyValue(raw)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cache == nil {
+		r.cache = map[any]any{}
+	}
+	if err != nil {
+		r.cache[policyKey(attr)] = err
+	} else {
+		r.cache[policyKey(attr)] = d
+	}
+	return d, err
 }
 
 // ErrorOf returns the read failure recorded for one of attrs, if any.

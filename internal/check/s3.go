@@ -77,7 +77,7 @@ func bucketExposure(e *Env, r *Res) (s3Exposure, string) {
 	}
 	ex := s3Exposure{Evidence: map[string]any{}}
 	var polRes policy.PublicResult
-	if d, err := parsePolicyValue(b.Policy); err != nil {
+	if d, err := r.cachedPolicy("Policy", b.Policy); err != nil {
 		return ex, err.Error()
 	} else if d != nil {
 		polRes = policy.S3Public(d)
@@ -263,7 +263,7 @@ func init() {
 		Risk:        "Data can be read or altered in transit over plain HTTP.",
 		Remediation: Remediation{CLI: "aws s3api put-bucket-policy --bucket BUCKET --policy file://deny-insecure-transport.json", Console: "S3 > bucket > Permissions > Bucket policy: add a Deny statement with Condition Bool aws:SecureTransport false", Doc: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html"},
 		Eval: func(e *Env, r *Res) Result {
-			d, err := parsePolicyValue(bucket(r).Policy)
+			d, err := r.cachedPolicy("Policy", bucket(r).Policy)
 			if err != nil {
 				return Errorf("%v", err)
 			}
