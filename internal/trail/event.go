@@ -393,8 +393,8 @@ func hasLit(b []byte, i int, lit string) bool {
 }
 
 // rawString finds the string starting at b[i] ('"'); it returns the content bounds and whether
-// it has escapes. Control characters inside strings are tolerated: this reads logs, it does not
-// police JSON. It looks at 8 bytes at a time for a quote or a backslash.
+// it has escapes. It looks at 8 bytes at a time for a quote, a backslash or a control character
+// (invalid in JSON strings; rejecting them keeps raw events safe to print and re-parse).
 func rawString(b []byte, i int) (start, end int, esc bool, err error) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, 0, false, syntaxErr(i)
@@ -404,27 +404,36 @@ func rawString(b []byte, i int) (start, end int, esc bool, err error) {
 	for {
 		for j+8 <= len(b) {
 			x := binary.LittleEndian.Uint64(b[j:])
-			if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
+			if m := hasByte(x, '"') | hasByte(x, '\\') | hasLess(x, 0x20); m != 0 {
 				j += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			j += 8
 		}
-		for j < len(b) && b[j] != '"' && b[j] != '\\' {
+		for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] >= 0x20 {
 			j++
 		}
 		if j >= len(b) {
 			return 0, 0, false, errors.New("unterminated JSON string")
 		}
-		if b[j] == '"' {
+		switch b[j] {
+		case '"':
 			return start, j, esc, nil
+		case '\\':
+			esc = true
+			j += 2
+		default:
+			return 0, 0, false, fmt.Errorf("control character in JSON string at offset %d", j)
 		}
-		esc = true
-		j += 2
 	}
 }
 
 const lsb, msb = 0x0101010101010101, 0x8080808080808080
+
+// hasLess sets the high bit of (at least the lowest) byte of x below n (n ≤ 128).
+func hasLess(x uint64, n byte) uint64 {
+	return (x - lsb*uint64(n)) &^ x & msb
+}
 
 // hasByte sets the high bit of each byte of x equal to c; the lowest set bit is exact.
 func hasByte(x uint64, c byte) uint64 {

@@ -113,7 +113,11 @@ type Hunter struct {
 	hits   map[string]*aggGroup
 }
 
+// maxAggRaw bounds the events whose JSON an aggregation group keeps as evidence.
+const maxAggRaw = 2000
+
 type aggGroup struct {
+	raws    int
 	rule    *Rule
 	account string
 	region  string
@@ -188,12 +192,19 @@ func (h *Hunter) record(r *Rule, e *Event) {
 		}
 		t, _ := time.Parse(time.RFC3339, e.EventTime)
 		key := r.ID + "\x00" + e.Account + "\x00" + e.Region + "\x00" + group
-		ae := aggEvent{t: t, distinct: strings.Clone(distinct), principal: strings.Clone(principal), raw: append(json.RawMessage(nil), e.Raw...)}
+		ae := aggEvent{t: t, distinct: strings.Clone(distinct)}
 		h.mu.Lock()
 		g := h.hits[key]
 		if g == nil {
 			g = &aggGroup{rule: r, account: strings.Clone(e.Account), region: strings.Clone(e.Region), group: strings.Clone(group)}
 			h.hits[key] = g
+		}
+		// Every match keeps its time (the window needs them all); only the first
+		// maxAggRaw keep their JSON, which bounds memory on floods of denied calls.
+		if g.raws < maxAggRaw {
+			g.raws++
+			ae.principal = strings.Clone(principal)
+			ae.raw = append(json.RawMessage(nil), e.Raw...)
 		}
 		g.events = append(g.events, ae)
 		h.mu.Unlock()
@@ -290,15 +301,19 @@ func (g *aggGroup) evaluate() *Alert {
 	a := &Alert{Rule: r.Name, RuleID: r.ID, Title: r.Title, Level: r.Level, Description: r.Description, Tags: r.Tags,
 		Account: g.account, Region: g.region, Group: g.group, Count: len(win),
 		First: win[0].t.UTC().Format(time.RFC3339), Last: win[len(win)-1].t.UTC().Format(time.RFC3339)}
-	a.Principal = win[0].principal
+	for _, e := range win {
+		if e.raw == nil {
+			continue
+		}
+		if a.Principal == "" {
+			a.Principal = e.principal
+		}
+		if len(a.Events) < MaxEvidence {
+			a.Events = append(a.Events, e.raw)
+		}
+	}
 	if r.agg.groupBy != "" && strings.HasPrefix(g.group, "arn:") {
 		a.Principal = g.group
-	}
-	for _, e := range win {
-		if len(a.Events) >= MaxEvidence {
-			break
-		}
-		a.Events = append(a.Events, e.raw)
 	}
 	return a
 }

@@ -124,6 +124,7 @@ func TestReaderDirSkipsMalformed(t *testing.T) {
 	writeFile(t, root, logKey(a, "us-east-1", day, "badjson"), gz(t, []byte(`{"Records":[{"eventName":`)))
 	writeFile(t, root, logKey(a, "us-east-1", day, "shape"), gz(t, []byte(`{"foo":[]}`)))
 	writeFile(t, root, logKey(a, "us-east-1", day, "arr"), gz(t, []byte(`[1,2]`)))
+	writeFile(t, root, logKey(a, "us-east-1", day, "ctrl"), gz(t, []byte("{\"Records\":[{\"eventName\":\"a\x1b[2Jb\"}]}")))
 	// outside the window by date
 	writeFile(t, root, logKey(a, "us-east-1", day.AddDate(0, 0, -3), "old"), gz(t, records(t, ev("Old", "s", a, "us-east-1", day.AddDate(0, 0, -3), nil))))
 
@@ -132,11 +133,11 @@ func TestReaderDirSkipsMalformed(t *testing.T) {
 	if len(names) != 3 {
 		t.Errorf("events %v", names)
 	}
-	if len(st.Bad) != 4 {
+	if len(st.Bad) != 5 {
 		t.Fatalf("bad objects %+v", st.Bad)
 	}
 	for _, bo := range st.Bad {
-		if !strings.Contains(bo.Key, "trunc") && !strings.Contains(bo.Key, "badjson") && !strings.Contains(bo.Key, "shape") && !strings.Contains(bo.Key, "arr") {
+		if !strings.Contains(bo.Key, "trunc") && !strings.Contains(bo.Key, "badjson") && !strings.Contains(bo.Key, "shape") && !strings.Contains(bo.Key, "arr") && !strings.Contains(bo.Key, "ctrl") {
 			t.Errorf("unexpected bad %v", bo)
 		}
 	}
