@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
+
+	"github.com/yagura-dev/yagura/internal/awsx"
+	"github.com/yagura-dev/yagura/internal/check"
+	"github.com/yagura-dev/yagura/internal/finding"
+	"github.com/yagura-dev/yagura/internal/mototest"
+	"github.com/yagura-dev/yagura/internal/scan"
+	"github.com/yagura-dev/yagura/internal/store"
+)
+
+// withChecks runs the check catalog after collection, as the checks' own hook does once it is
+// part of the CLI; it is added for the duration of a test.
+func withChecks(t *testing.T) {
+	t.Helper()
+	saved := scanHooks
+	t.Cleanup(func() { scanHooks = saved })
+	hook := func(s *scan.Scanner) {
+		s.AfterCollect = append(s.AfterCollect, func(ctx context.Context, db *store.DB, scanID int64) error {
+			w := db.NewFindingWriter(scanID)
+			_, err := check.Evaluate(ctx, check.StoreSource{DB: db, ScanID: scanID}, w, check.Options{})
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		})
+	}
+	// Before this file's own hook, as the checks' file sorts before scans.go.
+	scanHooks = append([]func(*scan.Scanner){hook}, saved...)
+}
+
+// The same control reported by a yagura check and by Security Hub (S3.14, bucket versioning)
+// is one finding with both sources.
+func TestYaguraAndSecurityHubControlMerge(t *testing.T) {
+	withChecks(t)
+	srv := mototest.New(t)
+	cfg := srv.Config(t, "us-east-1")
+	member, mcfg := nfOrg(t, cfg)
+	ctx := context.Background()
+	const bucket = "prod-unversioned"
+	if _, err := s3.NewFromConfig(mcfg, awsx.S3Options(mcfg)).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := securityhub.NewFromConfig(mcfg).EnableSecurityHub(ctx, &securityhub.EnableSecurityHubInput{}); err != nil {
+		t.Fatal(err)
+	}
+	arn := "arn:aws:s3:::" + bucket
+	f := controlFinding(member, "us-east-1", "x", shtypes.ComplianceStatusFailed)
+	f.Id = aws.String("arn:aws:securityhub:us-east-1:" + member + ":security-control/S3.14/finding/0f1e2d3c")
+	f.GeneratorId = aws.String("security-control/S3.14")
+	f.Compliance.SecurityControlId = aws.String("S3.14")
+	f.Severity = &shtypes.Severity{Label: shtypes.SeverityLabelLow}
+	f.Title = aws.String("S3 general purpose buckets should have versioning enabled")
+	f.Resources = []shtypes.Resource{{Type: aws.String("AwsS3Bucket"), Id: aws.String(arn), Partition: shtypes.PartitionAws, Region: aws.String("us-east-1")}}
+	importFindings(t, mcfg, f)
+
+	db := filepath.Join(t.TempDir(), "y.db")
+	if _, err := nfRun(t, "--db", db, "--endpoint-url", srv.URL, "scan", "--role-name", "OrganizationAccountAccessRole",
+		"--regions", "us-east-1", "--services", "s3,securityhub"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fs, err := d.Findings(ctx, store.FindingFilter{ResourceGlob: arn, Control: "fsbp:S3.14"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 1 {
+		b, _ := json.MarshalIndent(fs, "", " ")
+		t.Fatalf("%d findings for S3.14 on the bucket, want one merged finding:\n%s", len(fs), b)
+	}
+	m := fs[0]
+	if m.ID != finding.StableID("yagura", "s3.bucket_versioning", arn) || !slices.Equal(m.Sources, []string{"securityhub", "yagura"}) ||
+		m.Status != finding.Fail || m.CheckID != "s3.bucket_versioning" {
+		t.Errorf("merged finding: id %s sources %v status %s check %s", m.ID, m.Sources, m.Status, m.CheckID)
+	}
+}
+
+// seedScans writes three finished scans: finding A fails in all of them, B fails in scan 1 and
+// passes (resolved) in scan 2, C appears in scan 3.
+func seedScans(t *testing.T, path string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mk := func(id string, st finding.Status) *finding.Finding {
+		return &finding.Finding{ID: id, Source: "securityhub", Status: st, Severity: finding.High, AccountID: "111122223333",
+			Region: "us-east-1", Title: "finding " + id, Collector: "securityhub.findings|111122223333|us-east-1"}
+	}
+	for _, fs := range [][]*finding.Finding{
+		{mk("A", finding.Fail), mk("B", finding.Fail)},
+		{mk("A", finding.Fail), mk("B", finding.Pass)},
+		{mk("A", finding.Fail), mk("C", finding.Fail)},
+	} {
+		id, err := db.CreateScan(ctx, "arn:aws:iam::111122223333:user/test", "111122223333", "", map[string]any{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := db.NewFindingWriter(id)
+		for _, f := range fs {
+			if err := w.Put(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FinishScan(ctx, id, store.ScanComplete, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestScansPruneKeepsHistoryOfOpenFindings(t *testing.T) {
+	mototest.SetTestEnv(t)
+	path := filepath.Join(t.TempDir(), "y.db")
+	seedScans(t, path)
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := db.Findings(ctx, store.FindingFilter{IDs: []string{"A"}})
+	if err != nil || len(before) != 1 {
+		t.Fatal(err, before)
+	}
+	db.Close()
+
+	out, err := nfRun(t, "--db", path, "scans", "prune", "--keep", "1", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr store.PruneResult
+	if err := json.Unmarshal([]byte(out), &pr); err != nil || !slices.Equal(pr.Scans, []int64{2, 1}) || pr.Findings != 1 {
+		t.Fatalf("prune result %s (%v)", out, err)
+	}
+	out, err = nfRun(t, "--db", path, "scans", "list", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []scanRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 || rows[0].ID != 3 || rows[0].Status != store.ScanComplete {
+		t.Fatalf("scans after prune: %s (%v)", out, err)
+	}
+
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// A is still open: its first_seen and its "new" event from the deleted scan 1 survive.
+	after, err := db.Findings(ctx, store.FindingFilter{IDs: []string{"A", "B", "C"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]*finding.Finding{}
+	for _, f := range after {
+		ids[f.ID] = f
+	}
+	if a := ids["A"]; a == nil || !a.FirstSeen.Equal(before[0].FirstSeen) || a.Lifecycle != finding.LifecycleOpen {
+		t.Errorf("open finding A after prune: %+v", a)
+	}
+	if ids["B"] != nil {
+		t.Errorf("B, resolved in a deleted scan, is still there")
+	}
+	if ids["C"] == nil {
+		t.Errorf("C, from the kept scan, is gone")
+	}
+	ev, err := db.FindingEvents(ctx, "A", 0, 0)
+	if err != nil || len(ev) == 0 || ev[0].Event != "new" || ev[0].ScanID != 1 {
+		t.Errorf("history of A: %+v %v", ev, err)
+	}
+	if ev, _ := db.FindingEvents(ctx, "B", 0, 0); len(ev) != 0 {
+		t.Errorf("history of pruned B left behind: %+v", ev)
+	}
+	if _, err := nfRun(t, "--db", path, "scans", "prune", "--keep", "0"); err == nil {
+		t.Errorf("--keep 0 accepted")
+	}
+}
