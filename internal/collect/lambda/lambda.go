@@ -72,7 +72,7 @@ func putFunction(ctx context.Context, t *collect.Target, client *lambda.Client, 
 		_, reason := awsx.Classify(err)
 		setError(r, attr, reason)
 	}
-	cfg := functionConfig{FunctionConfiguration: fn}
+	cfg := functionConfig{FunctionConfiguration: redactEnvironment(fn)}
 
 	if out, err := client.ListTags(ctx, &lambda.ListTagsInput{Resource: fn.FunctionArn}); err != nil {
 		fail("Tags", err)
@@ -138,4 +138,20 @@ func setError(r *inventory.Resource, attr, reason string) {
 		r.Errors = map[string]string{}
 	}
 	r.Errors[attr] = reason
+}
+
+// redactEnvironment keeps the names of a function's environment variables but not their values:
+// they often hold secrets, and the inventory must not become a copy of them.
+func redactEnvironment(fn *types.FunctionConfiguration) *types.FunctionConfiguration {
+	if fn.Environment == nil || len(fn.Environment.Variables) == 0 {
+		return fn
+	}
+	c := *fn
+	env := *fn.Environment
+	env.Variables = make(map[string]string, len(fn.Environment.Variables))
+	for k := range fn.Environment.Variables {
+		env.Variables[k] = "(redacted by yagura)"
+	}
+	c.Environment = &env
+	return &c
 }

@@ -306,3 +306,4 @@ func TestLambdaAccessDenied(t *testing.T) {
 		t.Errorf("outcome %q (err %v), %d resources", outcome, err, len(sink.Resources))
 	}
 }
+
