@@ -306,4 +306,3 @@ func TestLambdaAccessDenied(t *testing.T) {
 		t.Errorf("outcome %q (err %v), %d resources", outcome, err, len(sink.Resources))
 	}
 }
-
