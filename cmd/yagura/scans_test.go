@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/awsx"
 	"github.com/yagura-dev/yagura/internal/check"
+	"github.com/yagura-dev/yagura/internal/faultproxy"
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/mototest"
 	"github.com/yagura-dev/yagura/internal/scan"
@@ -192,5 +194,57 @@ func TestScansPruneKeepsHistoryOfOpenFindings(t *testing.T) {
 	}
 	if _, err := nfRun(t, "--db", path, "scans", "prune", "--keep", "0"); err == nil {
 		t.Errorf("--keep 0 accepted")
+	}
+}
+
+// Without a Business or Enterprise support plan the Support API answers
+// SubscriptionRequiredException: the Trusted Advisor task is recorded as skipped with that
+// reason, and the scan stays complete.
+func TestTrustedAdvisorWithoutSupportPlanIsSkipped(t *testing.T) {
+	srv := mototest.New(t)
+	proxy, err := faultproxy.Start(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	proxy.AddFault(faultproxy.Fault{
+		Match:       func(c *faultproxy.Call) bool { return c.Service == "support" },
+		Status:      400,
+		ContentType: "application/x-amz-json-1.1",
+		Header:      map[string]string{"x-amzn-ErrorType": "SubscriptionRequiredException"},
+		Body:        `{"__type":"SubscriptionRequiredException","message":"AWS Premium Support Subscription is required to use this service."}`,
+	})
+	path := filepath.Join(t.TempDir(), "y.db")
+	if _, err := nfRun(t, "--db", path, "--endpoint-url", proxy.URL, "scan", "--regions", "us-east-1", "--services", "trustedadvisor"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sc, err := db.GetScan(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Status != store.ScanComplete {
+		t.Errorf("scan %s (%s), want complete", sc.Status, sc.StatusReason)
+	}
+	cov, err := db.CoverageOf(ctx, sc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range cov {
+		if c.Collector == "trustedadvisor.checks" {
+			found = true
+			if c.Status != store.CoverageSkipped || !strings.Contains(c.Reason, "SubscriptionRequiredException") || c.Region != "global" {
+				t.Errorf("coverage %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no coverage for trustedadvisor.checks: %+v", cov)
 	}
 }
