@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	clb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
+	clbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -101,6 +103,17 @@ func buildWorld(t *testing.T, cfg aws.Config, account, region string) *world {
 		ListenerArn: aws.String(w.listener), Priority: aws.Int32(10),
 		Conditions: []types.RuleCondition{{Field: aws.String("path-pattern"), Values: []string{"/api/*"}}},
 		Actions:    []types.Action{{Type: types.ActionTypeEnumForward, TargetGroupArn: aws.String(w.tgAPI)}}}))
+
+	cl := clb.NewFromConfig(cfg)
+	check[*clb.CreateLoadBalancerOutput](t, "CreateLoadBalancer classic")(cl.CreateLoadBalancer(ctx, &clb.CreateLoadBalancerInput{
+		LoadBalancerName: aws.String("legacy"), Subnets: []string{w.subnetA}, SecurityGroups: []string{w.sg},
+		Listeners: []clbtypes.Listener{{Protocol: aws.String("HTTP"), LoadBalancerPort: 80, InstancePort: aws.Int32(8080)}},
+		Tags:      []clbtypes.Tag{{Key: aws.String("Name"), Value: aws.String("legacy-elb")}}}))
+	check[*clb.RegisterInstancesWithLoadBalancerOutput](t, "RegisterInstancesWithLoadBalancer")(cl.RegisterInstancesWithLoadBalancer(ctx, &clb.RegisterInstancesWithLoadBalancerInput{
+		LoadBalancerName: aws.String("legacy"), Instances: []clbtypes.Instance{{InstanceId: aws.String(w.instance)}}}))
+	check[*clb.ModifyLoadBalancerAttributesOutput](t, "ModifyLoadBalancerAttributes classic")(cl.ModifyLoadBalancerAttributes(ctx, &clb.ModifyLoadBalancerAttributesInput{
+		LoadBalancerName:       aws.String("legacy"),
+		LoadBalancerAttributes: &clbtypes.LoadBalancerAttributes{CrossZoneLoadBalancing: &clbtypes.CrossZoneLoadBalancing{Enabled: true}}}))
 	return w
 }
 
@@ -209,6 +222,23 @@ func TestELBv2Collectors(t *testing.T) {
 				wantRel(t, sink, w.listener, inventory.RelForwardsTo, w.tgWeb)
 				wantRel(t, sink, w.listener, inventory.RelForwardsTo, w.tgAPI)
 			})
+			t.Run("classic-load-balancers", func(t *testing.T) {
+				sink := run(t, "elbv2.classic-load-balancers", w)
+				arn := "arn:aws:elasticloadbalancing:" + w.region + ":" + w.account + ":loadbalancer/legacy"
+				r := sink.ByARN(arn)
+				if r == nil || len(sink.Resources) != 1 {
+					t.Fatalf("classic load balancers %v", sink.Resources)
+				}
+				cfg := decode(t, r)
+				if r.Type != "AWS::ElasticLoadBalancing::LoadBalancer" || r.Name != "legacy-elb" || cfg["Scheme"] != "internet-facing" ||
+					at(cfg, "Attributes", "CrossZoneLoadBalancing", "Enabled") != true || at(cfg, "ListenerDescriptions") == nil || len(r.Errors) != 0 {
+					t.Errorf("classic %s %q errors %v %s", r.Type, r.Name, r.Errors, r.Config)
+				}
+				ec2arn := func(id string) string { return yec2.ARNForID("aws", w.region, w.account, id) }
+				wantRel(t, sink, arn, inventory.RelForwardsTo, ec2arn(w.instance))
+				wantRel(t, sink, arn, inventory.RelUsesSecurityGroup, ec2arn(w.sg))
+				wantRel(t, sink, arn, inventory.RelInSubnet, ec2arn(w.subnetA))
+			})
 			t.Run("target-groups", func(t *testing.T) {
 				sink := run(t, "elbv2.target-groups", w)
 				r := sink.ByARN(w.tgWeb)
@@ -253,7 +283,7 @@ func TestListingDeniedIsClassifiedDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"elbv2.load-balancers", "elbv2.listeners", "elbv2.target-groups"} {
+	for _, name := range []string{"elbv2.load-balancers", "elbv2.listeners", "elbv2.target-groups", "elbv2.classic-load-balancers"} {
 		sink, err := collecttest.Run(t, name, cfg, mgmtAccount, "us-east-1")
 		outcome, reason := awsx.Classify(err)
 		if outcome != awsx.OutcomeDenied || !strings.Contains(reason, "AccessDenied") || len(sink.Resources) != 0 {
@@ -302,4 +332,12 @@ func followUpDenied(t *testing.T, target string, w *world) {
 			t.Errorf("%s: %s=%v %s=%v errors %v", c.collector, c.attr, m[c.attr], c.kept, m[c.kept], r.Errors)
 		}
 	}
+}
+
+func at(v any, path ...string) any {
+	for _, k := range path {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
 }
