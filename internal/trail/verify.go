@@ -154,22 +154,19 @@ type Verifier struct {
 }
 
 type digestFile struct {
-	key       string
-	info      KeyInfo
-	chain     string
-	backfill  bool
-	present   bool
-	raw       []byte // inflated
-	sig       string
-	sigAlg    string
-	fields    map[string]json.RawMessage
-	d         digestJSON
-	err       error  // load or validation failure (verdict Invalid or Modified)
-	verdict   string // set by validate
-	detail    string
-	loadErr   error
-	notFound  bool
-	validated bool
+	key      string
+	info     KeyInfo
+	chain    string
+	backfill bool
+	present  bool
+	parsed   bool     // the digest was read and decoded
+	sum      [32]byte // SHA-256 of the inflated digest; the bytes themselves are not kept
+	sig      string
+	sigAlg   string
+	fields   map[string]json.RawMessage
+	d        digestJSON
+	verdict  string // set by validate
+	detail   string
 }
 
 type digestJSON struct {
@@ -394,7 +391,8 @@ func (v *Verifier) load(ctx context.Context, d *digestFile, keys *keyCache) {
 		d.verdict, d.detail = Invalid, "invalid format"
 		return
 	}
-	d.raw = raw
+	d.parsed, d.sum = true, sha256.Sum256(raw)
+	defer func() { d.fields = nil }() // only needed for the required-keys check
 	d.sig, d.sigAlg = meta["signature"], meta["signature-algorithm"]
 	if d.sig == "" || d.sigAlg == "" {
 		d.verdict, d.detail = Modified, "signature verification failed: no signature metadata"
@@ -456,7 +454,7 @@ func (v *Verifier) verifyChain(ctx context.Context, ds []*digestFile, keys *keyC
 	byKey := map[string]*digestFile{}
 	for _, d := range ds {
 		byKey[d.key] = d
-		if d.raw != nil {
+		if d.parsed {
 			for _, lf := range d.d.LogFiles {
 				covered[lf.S3Object] = true
 			}
@@ -516,9 +514,8 @@ func (v *Verifier) verifyChain(ctx context.Context, ds []*digestFile, keys *keyC
 			continue
 		}
 		// Beyond validate-logs: the link itself must match what the newer digest recorded.
-		if prev.raw != nil && prev.verdict == Valid {
-			sum := sha256.Sum256(prev.raw)
-			if d.d.PreviousDigestHashValue != nil && *d.d.PreviousDigestHashValue != hex.EncodeToString(sum[:]) ||
+		if prev.parsed && prev.verdict == Valid {
+			if d.d.PreviousDigestHashValue != nil && *d.d.PreviousDigestHashValue != hex.EncodeToString(prev.sum[:]) ||
 				d.d.PreviousDigestSignature != nil && *d.d.PreviousDigestSignature != prev.sig {
 				prev.verdict, prev.detail = Modified, "does not match the hash and signature recorded by the next digest "+d.key
 			}
