@@ -73,3 +73,41 @@ func TestRuleComplianceDenied(t *testing.T) {
 		t.Fatalf("outcome %s (%v), want denied", outcome, err)
 	}
 }
+
+// Through an aggregator, findings of other accounts and regions come with their own account and
+// region, and the same ids as when read in those accounts directly.
+func TestAggregateRuleCompliance(t *testing.T) {
+	const admin, member = "111122223333", "444455556666"
+	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
+		switch r.Target {
+		case "DescribeConfigurationAggregators":
+			nativetest.JSON(w, `{"ConfigurationAggregators":[{"ConfigurationAggregatorName":"org","ConfigurationAggregatorArn":"arn:aws:config:us-east-1:111122223333:config-aggregator/config-aggregator-abc",
+				"OrganizationAggregationSource":{"RoleArn":"arn:aws:iam::111122223333:role/aggregator","AllAwsRegions":true}}]}`)
+		case "DescribeAggregateComplianceByConfigRules":
+			if r.Body["ConfigurationAggregatorName"] != "org" {
+				t.Errorf("aggregator name %v", r.Body["ConfigurationAggregatorName"])
+			}
+			nativetest.JSON(w, `{"AggregateComplianceByConfigRules":[{"AccountId":"444455556666","AwsRegion":"eu-west-1","ConfigRuleName":"restricted-ssh","Compliance":{"ComplianceType":"NON_COMPLIANT"}}]}`)
+		case "GetAggregateComplianceDetailsByConfigRule":
+			if r.Body["AccountId"] != member || r.Body["AwsRegion"] != "eu-west-1" || r.Body["ComplianceType"] != "NON_COMPLIANT" {
+				t.Errorf("details asked with %v", r.Body)
+			}
+			nativetest.JSON(w, `{"AggregateEvaluationResults":[{"AccountId":"444455556666","AwsRegion":"eu-west-1","Annotation":"Port 22 open","ComplianceType":"NON_COMPLIANT",
+				"EvaluationResultIdentifier":{"EvaluationResultQualifier":{"ConfigRuleName":"restricted-ssh","ResourceId":"sg-0123456789abcdef0","ResourceType":"AWS::EC2::SecurityGroup"}}}]}`)
+		default:
+			nativetest.Error(w, 400, "InvalidAction", r.Target)
+		}
+	})
+	sink, err := collecttest.Run(t, "config.aggregate-compliance", cfg, admin, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Findings) != 1 {
+		t.Fatalf("%d findings", len(sink.Findings))
+	}
+	f := sink.Findings[0]
+	if f.AccountID != member || f.Region != "eu-west-1" || f.ResourceARN != "arn:aws:ec2:eu-west-1:444455556666:security-group/sg-0123456789abcdef0" ||
+		f.ID != finding.StableID("config", member+"/eu-west-1/restricted-ssh/AWS::EC2::SecurityGroup/sg-0123456789abcdef0") {
+		t.Errorf("aggregated finding %+v", f)
+	}
+}
