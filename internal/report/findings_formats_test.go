@@ -26,7 +26,7 @@ func sampleFindings() []*finding.Finding {
 			ResourceType: "AWS::EC2::SecurityGroup", Title: "Security groups should not allow ingress from 0.0.0.0/0 to port 22",
 			Detail: "sg-1 allows tcp 22 from 0.0.0.0/0", Evidence: json.RawMessage(`{"rules":[{"source":"0.0.0.0/0"}]}`),
 			Remediation: "CLI: aws ec2 revoke-security-group-ingress ...\nDocs: https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html",
-			FirstSeen: t0, LastSeen: t1, Lifecycle: finding.LifecycleOpen},
+			FirstSeen:   t0, LastSeen: t1, Lifecycle: finding.LifecycleOpen},
 		{ID: finding.StableID("yagura", "iam.password_policy_min_length_14", "arn:aws:iam::123456789012:password-policy"),
 			CheckID: "iam.password_policy_min_length_14", Controls: []string{"cis-aws-3.0:1.8"}, Source: "yagura", Status: finding.Pass,
 			Severity: finding.Medium, AccountID: "123456789012", Region: "global", ResourceARN: "arn:aws:iam::123456789012:password-policy",
