@@ -287,8 +287,12 @@ are listed with the reason. The placeholder %org_accounts% is filled from --acco
 			}
 			alerts := h.Alerts()
 			if save {
-				if err := saveAlerts(ctx, alerts); err != nil {
+				scanID, err := saveAlerts(ctx, alerts)
+				if err != nil {
 					return err
+				}
+				if !global.quiet {
+					fmt.Fprintf(os.Stderr, "saved %d alerts as findings (source cloudtrail) with scan %d in %s\n", len(alerts), scanID, global.db)
 				}
 			}
 			switch format {
@@ -314,7 +318,7 @@ are listed with the reason. The placeholder %org_accounts% is filled from --acco
 	f.add(cmd)
 	cmd.Flags().StringVar(&rulesDir, "rules", "", "also load the Sigma rules (*.yml, *.yaml) under this directory")
 	cmd.Flags().BoolVar(&noBuiltin, "no-builtin", false, "run only the rules from --rules")
-	cmd.Flags().BoolVar(&save, "save", false, "store the alerts as findings (source cloudtrail) in --db")
+	cmd.Flags().BoolVar(&save, "save", false, "store the alerts as findings (source cloudtrail) in --db, attached to the newest finished scan")
 	addFormatFlag(cmd, &format, report.FormatTable, report.FormatJSON, report.FormatJSONL)
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/yagura-dev/yagura/internal/finding"
+	"github.com/yagura-dev/yagura/internal/store"
 )
 
 // trailRun runs the CLI with args and returns what it printed on stdout.
@@ -164,5 +168,37 @@ func TestTrailAthenaCLI(t *testing.T) {
 	out, err = trailRun(t, "trail", "athena", "table", "--bucket", "logs", "--org-id", "o-abc123", "--format", "table")
 	if err != nil || !strings.Contains(out, "'storage.location.template' = 's3://logs/AWSLogs/o-abc123/${account}/CloudTrail/${region}/${dt}'") {
 		t.Errorf("%v\n%s", err, out)
+	}
+}
+
+func TestTrailHuntSave(t *testing.T) {
+	dir := trailArchive(t)
+	db := filepath.Join(t.TempDir(), "y.db")
+	if _, err := trailRun(t, "--db", db, "trail", "hunt", "--dir", dir, "--since", "2026-03-04", "--accounts", "111111111111", "--save", "--format", "json"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fs, err := st.Findings(context.Background(), store.FindingFilter{Sources: []string{"cloudtrail"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fs) != 2 {
+		t.Fatalf("saved %d findings, want 2", len(fs))
+	}
+	for _, f := range fs {
+		if f.Status != finding.Fail || f.AccountID != "111111111111" || !strings.HasPrefix(f.CheckID, "trail:") || len(f.Evidence) == 0 {
+			t.Errorf("finding %+v", f)
+		}
+	}
+	// Saving the same hunt again updates, not duplicates.
+	if _, err := trailRun(t, "--db", db, "trail", "hunt", "--dir", dir, "--since", "2026-03-04", "--accounts", "111111111111", "--save", "--format", "json"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.CountFindings(context.Background(), store.FindingFilter{Sources: []string{"cloudtrail"}}); n != 2 {
+		t.Errorf("after a second save: %d findings", n)
 	}
 }
