@@ -1,0 +1,62 @@
+package netsearch
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/yagura-dev/yagura/internal/inventory"
+	"github.com/yagura-dev/yagura/internal/store"
+)
+
+// IndexScan extracts every address-bearing rule of a scan's inventory into the netrules table.
+// It is a scan hook (scan.Scanner.AfterCollect) and is run lazily by `yagura find` for scans
+// indexed before it existed. Resources are streamed: only prefix list entries are held.
+func IndexScan(ctx context.Context, db *store.DB, scanID int64) error {
+	_, err := indexScan(ctx, db, scanID)
+	return err
+}
+
+// IndexStats says what an extraction wrote.
+type IndexStats struct {
+	Rules      int64
+	Unresolved []string
+}
+
+func indexScan(ctx context.Context, db *store.DB, scanID int64) (IndexStats, error) {
+	var st IndexStats
+	x := &Extractor{PrefixLists: PrefixLists{}}
+	// Prefix lists first: security group rules are resolved against them.
+	if err := db.EachResource(ctx, scanID, store.ResourceFilter{Types: []string{TypePrefixList}}, x.PrefixLists.AddPrefixList); err != nil {
+		return st, fmt.Errorf("index scan %d: prefix lists: %w", scanID, err)
+	}
+	w, err := db.NewNetRuleWriter(ctx, scanID)
+	if err != nil {
+		return st, fmt.Errorf("index scan %d: %w", scanID, err)
+	}
+	put := func(r *store.NetRule) error {
+		st.Rules++
+		return w.Put(ctx, r)
+	}
+	err = db.EachResource(ctx, scanID, store.ResourceFilter{Types: []string{TypeSecurityGroup, TypeNetworkACL, TypeBucket}},
+		func(r *inventory.Resource) error { return x.Extract(r, put) })
+	if err != nil {
+		return st, fmt.Errorf("index scan %d: %w", scanID, err)
+	}
+	if err := w.Close(ctx); err != nil {
+		return st, fmt.Errorf("index scan %d: %w", scanID, err)
+	}
+	st.Unresolved = x.Unresolved
+	return st, nil
+}
+
+// EnsureIndex indexes a scan unless it already is, and returns its index marker.
+func EnsureIndex(ctx context.Context, db *store.DB, scanID int64) (store.NetRuleIndex, error) {
+	ix, err := db.NetRuleIndexOf(ctx, scanID)
+	if err != nil || ix.Indexed {
+		return ix, err
+	}
+	if err := IndexScan(ctx, db, scanID); err != nil {
+		return ix, err
+	}
+	return db.NetRuleIndexOf(ctx, scanID)
+}
