@@ -327,6 +327,35 @@ func TestEC2Collectors(t *testing.T) {
 				}
 				wantRel(t, sink, ea, inventory.RelInVPC, arn(w, w.vpc))
 			})
+			t.Run("launch-templates", func(t *testing.T) {
+				sink := run(t, "ec2.launch-templates", w)
+				r, cfg := one(t, sink, "AWS::EC2::LaunchTemplate", "arn:aws:ec2:"+w.region+":"+w.account+":launch-template/"+w.launchTemplate)
+				if r.Name != "web-"+w.region || len(r.Errors) != 0 ||
+					at(cfg, "DefaultVersion", "VersionNumber") != float64(1) ||
+					at(cfg, "DefaultVersion", "LaunchTemplateData", "MetadataOptions", "HttpTokens") != "optional" ||
+					at(cfg, "DefaultVersion", "LaunchTemplateData", "NetworkInterfaces", 0, "AssociatePublicIpAddress") != true ||
+					at(cfg, "LatestVersion", "VersionNumber") != float64(2) ||
+					at(cfg, "LatestVersion", "LaunchTemplateData", "MetadataOptions", "HttpTokens") != "required" {
+					t.Errorf("launch template %q errors %v %s", r.Name, r.Errors, r.Config)
+				}
+			})
+			t.Run("transit-gateways", func(t *testing.T) {
+				sink := run(t, "ec2.transit-gateways", w)
+				_, cfg := one(t, sink, "AWS::EC2::TransitGateway", "arn:aws:ec2:"+w.region+":"+w.account+":transit-gateway/"+w.tgw)
+				if at(cfg, "Options", "AutoAcceptSharedAttachments") != "enable" {
+					t.Errorf("transit gateway %v", cfg)
+				}
+			})
+			t.Run("vpc-peering-connections", func(t *testing.T) {
+				sink := run(t, "ec2.vpc-peering-connections", w)
+				pa := "arn:aws:ec2:" + w.region + ":" + w.account + ":vpc-peering-connection/" + w.peering
+				_, cfg := one(t, sink, "AWS::EC2::VPCPeeringConnection", pa)
+				if at(cfg, "RequesterVpcInfo", "VpcId") != w.vpc || at(cfg, "AccepterVpcInfo", "VpcId") != w.peerVPC {
+					t.Errorf("peering %v", cfg)
+				}
+				wantRel(t, sink, pa, inventory.RelAttachedTo, arn(w, w.vpc))
+				wantRel(t, sink, pa, inventory.RelAttachedTo, arn(w, w.peerVPC))
+			})
 			t.Run("ebs-encryption-by-default", func(t *testing.T) {
 				fast := *w
 				fast.cfg = fewRetries(w.cfg)

@@ -34,6 +34,7 @@ type world struct {
 	volume, snapshot, image                string
 	eip                                    string
 	flowLog, endpoint                      string
+	launchTemplate, tgw, peering, peerVPC  string
 }
 
 // memberAccount creates the organization and one member account; it returns the member's id.
@@ -229,6 +230,23 @@ func buildWorld(t *testing.T, cfg aws.Config, account, region string) *world {
 	w.endpoint = aws.ToString(must[*ec2.CreateVpcEndpointOutput](t, "CreateVpcEndpoint")(c.CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{
 		VpcId: aws.String(w.vpc), ServiceName: aws.String("com.amazonaws." + region + ".s3"), VpcEndpointType: types.VpcEndpointTypeGateway,
 		RouteTableIds: []string{w.rtPrivate}})).VpcEndpoint.VpcEndpointId)
+
+	// Version 1 (the default) allows IMDSv1 and public IPs; version 2 (latest) requires tokens.
+	w.launchTemplate = aws.ToString(must[*ec2.CreateLaunchTemplateOutput](t, "CreateLaunchTemplate")(c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{
+		LaunchTemplateName: aws.String("web-" + region),
+		LaunchTemplateData: &types.RequestLaunchTemplateData{
+			MetadataOptions:   &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: types.LaunchTemplateHttpTokensStateOptional},
+			NetworkInterfaces: []types.LaunchTemplateInstanceNetworkInterfaceSpecificationRequest{{DeviceIndex: aws.Int32(0), AssociatePublicIpAddress: aws.Bool(true)}},
+		}})).LaunchTemplate.LaunchTemplateId)
+	must[*ec2.CreateLaunchTemplateVersionOutput](t, "CreateLaunchTemplateVersion")(c.CreateLaunchTemplateVersion(ctx, &ec2.CreateLaunchTemplateVersionInput{
+		LaunchTemplateId: aws.String(w.launchTemplate),
+		LaunchTemplateData: &types.RequestLaunchTemplateData{
+			MetadataOptions: &types.LaunchTemplateInstanceMetadataOptionsRequest{HttpTokens: types.LaunchTemplateHttpTokensStateRequired}}}))
+	w.tgw = aws.ToString(must[*ec2.CreateTransitGatewayOutput](t, "CreateTransitGateway")(c.CreateTransitGateway(ctx, &ec2.CreateTransitGatewayInput{
+		Description: aws.String("core"), Options: &types.TransitGatewayRequestOptions{AutoAcceptSharedAttachments: types.AutoAcceptSharedAttachmentsValueEnable}})).TransitGateway.TransitGatewayId)
+	w.peerVPC = aws.ToString(must[*ec2.CreateVpcOutput](t, "CreateVpc peer")(c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.99.0.0/16")})).Vpc.VpcId)
+	w.peering = aws.ToString(must[*ec2.CreateVpcPeeringConnectionOutput](t, "CreateVpcPeeringConnection")(c.CreateVpcPeeringConnection(ctx, &ec2.CreateVpcPeeringConnectionInput{
+		VpcId: aws.String(w.vpc), PeerVpcId: aws.String(w.peerVPC)})).VpcPeeringConnection.VpcPeeringConnectionId)
 	return w
 }
 
