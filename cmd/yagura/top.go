@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/yagura-dev/yagura/internal/finding"
+	"github.com/yagura-dev/yagura/internal/report"
+	"github.com/yagura-dev/yagura/internal/risk"
+	"github.com/yagura-dev/yagura/internal/scan"
+	"github.com/yagura-dev/yagura/internal/store"
+)
+
+// riskWeightsEnv names weights (a YAML file or name=value pairs) for the scoring done by every
+// scan, which has no flag of its own for them.
+const riskWeightsEnv = "YAGURA_RISK_WEIGHTS"
+
+func init() {
+	subcommands = append(subcommands, newTopCmd)
+	// Risk scoring must run after the checks and the native findings are stored. Go runs the
+	// init functions of package main in file-name order (checks.go and scans.go sort before
+	// top.go), so this hook is appended after theirs and AfterCollect runs it last.
+	scanHooks = append(scanHooks, func(s *scan.Scanner) {
+		s.AfterCollect = append(s.AfterCollect, func(ctx context.Context, db *store.DB, scanID int64) error {
+			w, err := risk.ParseWeights(os.Getenv(riskWeightsEnv))
+			if err != nil {
+				return err
+			}
+			res, err := risk.Run(ctx, db, scanID, w)
+			if err != nil {
+				return fmt.Errorf("risk analysis: %w", err)
+			}
+			if s.Log != nil {
+				s.Log.Info("risk analyzed", "scan", scanID, "exposed", res.Exposed, "attack_paths", res.AttackPaths, "scored", res.Scored)
+			}
+			return nil
+		})
+	})
+}
+
+// topItem is one entry of the ranked queue.
+type topItem struct {
+	Rank int `json:"rank"`
+	*finding.Finding
+}
+
+func newTopCmd() *cobra.Command {
+	var n int
+	var accounts []string
+	var format, weights string
+	cmd := &cobra.Command{
+		Use:   "top",
+		Short: "The ranked risk queue: failed findings worst first, each with its score, reason and path",
+		Long: `Lists the failed findings of the latest scan ranked by risk score (docs/risk.md): severity,
+exploitability, internet exposure, the blast radius of the attached identity, the account's
+environment and data sensitivity. Attack paths (check risk.attack_path) are findings of their own.
+
+--weights re-scores the latest scan with other weights (a YAML file or name=value pairs, e.g.
+exposure=40,environment=0) before listing; scans use $` + riskWeightsEnv + ` the same way.`,
+		Example: "  yagura top\n  yagura top -n 50 --account 111111111111 --format json\n  yagura top --weights exposure=40,data=20",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			db, err := openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if weights != "" {
+				w, err := risk.ParseWeights(weights)
+				if err != nil {
+					return err
+				}
+				sc, err := db.GetScan(ctx, 0)
+				if err != nil {
+					return err
+				}
+				if _, err := risk.Run(ctx, db, sc.ID, w); err != nil {
+					return err
+				}
+			}
+			fs, err := db.Findings(ctx, store.FindingFilter{Statuses: []string{string(finding.Fail)}, Accounts: splitList(accounts),
+				Lifecycles: []string{finding.LifecycleNew, finding.LifecycleOpen}, OrderByRisk: true, Limit: n})
+			if err != nil {
+				return err
+			}
+			items := make([]topItem, len(fs))
+			for i, f := range fs {
+				items[i] = topItem{Rank: i + 1, Finding: f}
+			}
+			if format == report.FormatJSON {
+				return report.JSON(os.Stdout, items)
+			}
+			return printTop(os.Stdout, items)
+		},
+	}
+	cmd.Flags().IntVarP(&n, "limit", "n", 20, "how many items")
+	cmd.Flags().StringSliceVar(&accounts, "account", nil, "only these accounts (repeat or comma-separate)")
+	cmd.Flags().StringVar(&weights, "weights", "", "re-score with these weights: a YAML file or name=value pairs (severity, exploitability, exposure, blast_radius, environment, data)")
+	addFormatFlag(cmd, &format, report.FormatTable, report.FormatJSON)
+	return cmd
+}
+
+func printTop(w io.Writer, items []topItem) error {
+	if len(items) == 0 {
+		_, err := fmt.Fprintln(w, "no failed findings")
+		return err
+	}
+	for _, it := range items {
+		score, reason, path := 0.0, "not scored yet", ""
+		if r := it.Risk; r != nil {
+			score, reason = r.Score, r.Reason
+			var short []string
+			for _, p := range r.Path {
+				short = append(short, shortRef(p))
+			}
+			path = strings.Join(short, " → ")
+		}
+		fmt.Fprintf(w, "%3d. [%5.1f] %-8s %s\n", it.Rank, score, it.Severity, report.TerminalSafe(it.Title))
+		fmt.Fprintf(w, "      %s  %s  %s\n", it.AccountID, it.Region, report.TerminalSafe(it.ResourceARN))
+		if reason != "" {
+			fmt.Fprintf(w, "      why:  %s\n", report.TerminalSafe(reason))
+		}
+		if path != "" {
+			fmt.Fprintf(w, "      path: %s\n", report.TerminalSafe(path))
+		}
+	}
+	return nil
+}
+
+// shortRef shows the last part of an ARN (the resource id or name).
+func shortRef(arn string) string {
+	if i := strings.LastIndexAny(arn, "/:"); i >= 0 && i < len(arn)-1 {
+		return arn[i+1:]
+	}
+	return arn
+}
