@@ -234,6 +234,7 @@ func printVerify(w io.Writer, rep *trail.VerifyReport) {
 func newTrailHuntCmd() *cobra.Command {
 	var f trailFlags
 	var format, rulesDir string
+	var known []string
 	var noBuiltin, save bool
 	cmd := &cobra.Command{
 		Use:   "hunt",
@@ -244,13 +245,14 @@ JSON (arrays are searched element-wise), modifiers contains, startswith, endswit
 all, cidr, exists, cased, expand, fieldref, lt/lte/gt/gte, null values, wildcards * and ?,
 conditions with and/or/not/parentheses, "1 of X*", "all of X*", "1 of them", "all of them", and
 the aggregation "| count([field]) [by field] > N" with timeframe. Rules that cannot be evaluated
-are listed with the reason. The placeholder %org_accounts% is filled from --accounts.`,
+are listed with the reason. The placeholder %org_accounts% is filled from --known-accounts and
+--accounts; without either, the rule "role assumed from an unknown account" is not evaluated.`,
 		Example: "  yagura trail hunt --since 7d\n  yagura trail hunt --dir ./archive --rules ./my-rules --format json",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd)
 			defer cancel()
 			ph := trail.Placeholders{}
-			if acc := splitList(f.accounts); len(acc) > 0 {
+			if acc := splitList(append(known, f.accounts...)); len(acc) > 0 {
 				ph["org_accounts"] = acc
 			}
 			var rules []*trail.Rule
@@ -318,6 +320,7 @@ are listed with the reason. The placeholder %org_accounts% is filled from --acco
 	f.add(cmd)
 	cmd.Flags().StringVar(&rulesDir, "rules", "", "also load the Sigma rules (*.yml, *.yaml) under this directory")
 	cmd.Flags().BoolVar(&noBuiltin, "no-builtin", false, "run only the rules from --rules")
+	cmd.Flags().StringSliceVar(&known, "known-accounts", nil, "the organization's accounts, for %org_accounts% (role assumed from an unknown account), without limiting what is read as --accounts does")
 	cmd.Flags().BoolVar(&save, "save", false, "store the alerts as findings (source cloudtrail) in --db, attached to the newest finished scan")
 	addFormatFlag(cmd, &format, report.FormatTable, report.FormatJSON, report.FormatJSONL)
 	return cmd
