@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/yagura-dev/yagura/internal/netsearch"
+	"github.com/yagura-dev/yagura/internal/report"
+	"github.com/yagura-dev/yagura/internal/scan"
+)
+
+func init() {
+	subcommands = append(subcommands, newFindCmd)
+	// Every scan extracts its address-bearing rules into the index `find` reads.
+	scanHooks = append(scanHooks, func(s *scan.Scanner) { s.AfterCollect = append(s.AfterCollect, netsearch.IndexScan) })
+}
+
+type findFlags struct {
+	port      int
+	protocol  string
+	direction string
+	format    string
+	scanID    int64
+	overlaps  bool
+	within    bool
+}
+
+// findResult is the JSON of `yagura find`.
+type findResult struct {
+	ScanID  int64             `json:"scan_id"`
+	Query   string            `json:"query"`
+	Mode    string            `json:"mode"`
+	Matches []netsearch.Match `json:"matches"`
+}
+
+func newFindCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "find",
+		Short: "Find the security group rules, network ACL entries and bucket policies that concern an address or CIDR",
+		Long: `Searches every account and region of a scan for rules whose address ranges concern an
+address or CIDR: security group rules (IPv4 and IPv6, managed prefix lists resolved to their
+entries), network ACL entries (evaluated in rule-number order: the ACL's effective decision is
+shown, later entries it overrides are listed as shadowed) and S3 bucket policy statements with
+aws:SourceIp conditions (IpAddress grants or denies from the address; NotIpAddress applies to
+addresses outside its CIDRs). See docs/find.md.`,
+	}
+	cmd.AddCommand(newFindSub("ip ADDRESS", "Rules whose ranges contain an address", false), newFindSub("cidr CIDR", "Rules whose ranges contain (or, with --within/--overlaps, lie inside or overlap) a CIDR", true))
+	return cmd
+}
+
+func newFindSub(use, short string, isCIDR bool) *cobra.Command {
+	var f findFlags
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q, err := f.query(args[0], isCIDR)
+			if err != nil {
+				return &exitError{code: 1, msg: err.Error()}
+			}
+			ctx := cmd.Context()
+			db, err := openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			sc, err := db.GetScan(ctx, f.scanID)
+			if err != nil {
+				return err
+			}
+			ms, err := netsearch.Find(ctx, db, sc.ID, q)
+			if err != nil {
+				return err
+			}
+			if ms == nil {
+				ms = []netsearch.Match{}
+			}
+			w := bufio.NewWriter(os.Stdout)
+			defer w.Flush()
+			if f.format == report.FormatJSON {
+				return report.JSON(w, findResult{ScanID: sc.ID, Query: q.Range.String(), Mode: q.Mode, Matches: ms})
+			}
+			return printMatches(w, ms)
+		},
+	}
+	if isCIDR {
+		cmd.Example = "  yagura find cidr 203.0.113.0/24\n  yagura find cidr 10.0.0.0/8 --within --direction ingress\n  yagura find cidr 198.51.100.0/22 --overlaps --format json"
+		cmd.Flags().BoolVar(&f.overlaps, "overlaps", false, "rules whose ranges overlap the CIDR (contain it or lie inside it)")
+		cmd.Flags().BoolVar(&f.within, "within", false, "rules whose ranges lie inside the CIDR")
+	} else {
+		cmd.Example = "  yagura find ip 203.0.113.7\n  yagura find ip 203.0.113.7 --port 22 --protocol tcp --direction ingress\n  yagura find ip 2001:db8::7 --format json"
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.port, "port", -1, "only rules that admit this TCP/UDP port")
+	fl.StringVar(&f.protocol, "protocol", "all", "only rules for this protocol: tcp, udp, icmp, all")
+	fl.StringVar(&f.direction, "direction", "", "only ingress or egress rules (default both)")
+	fl.Int64Var(&f.scanID, "scan", 0, "scan id (default: the latest finished scan)")
+	addFormatFlag(cmd, &f.format, report.FormatTable, report.FormatJSON)
+	return cmd
+}
+
+func (f findFlags) query(arg string, isCIDR bool) (netsearch.Query, error) {
+	q := netsearch.Query{Mode: netsearch.ModeContains, Port: f.port, Protocol: strings.ToLower(f.protocol), Direction: strings.ToLower(f.direction)}
+	if isCIDR {
+		if !strings.Contains(arg, "/") {
+			return q, fmt.Errorf("invalid CIDR %q: want ADDRESS/LENGTH, e.g. 203.0.113.0/24 (for one address use `yagura find ip`)", arg)
+		}
+		r, err := netsearch.ParseCIDR(arg)
+		if err != nil {
+			return q, err
+		}
+		q.Range = r
+		switch {
+		case f.overlaps && f.within:
+			return q, fmt.Errorf("--overlaps and --within exclude each other")
+		case f.overlaps:
+			q.Mode = netsearch.ModeOverlaps
+		case f.within:
+			q.Mode = netsearch.ModeWithin
+		}
+	} else {
+		if strings.Contains(arg, "/") {
+			return q, fmt.Errorf("invalid IP address %q: for a CIDR use `yagura find cidr`", arg)
+		}
+		a, err := netsearch.ParseAddr(arg)
+		if err != nil {
+			return q, err
+		}
+		r, _ := netsearch.ParseCIDR(a.String())
+		q.Range = r
+	}
+	switch q.Protocol {
+	case "tcp", "udp", "icmp", "all":
+	default:
+		return q, fmt.Errorf("--protocol %q: want tcp, udp, icmp or all", f.protocol)
+	}
+	switch q.Direction {
+	case "", netsearch.Ingress, netsearch.Egress:
+	default:
+		return q, fmt.Errorf("--direction %q: want ingress or egress", f.direction)
+	}
+	if q.Port < -1 || q.Port > 65535 {
+		return q, fmt.Errorf("--port %d: want 0-65535", q.Port)
+	}
+	if q.Port >= 0 && q.Protocol == "icmp" {
+		return q, fmt.Errorf("--port applies to tcp and udp, not icmp")
+	}
+	return q, nil
+}
+
+func printMatches(w io.Writer, ms []netsearch.Match) error {
+	if len(ms) == 0 {
+		fmt.Fprintln(os.Stderr, "no rule concerns this address")
+		return nil
+	}
+	header := []string{"ACCOUNT", "REGION", "KIND", "RESOURCE", "NAME", "DIR", "PROTO", "PORTS", "RULE", "ACTION", "MATCHED", "NOTE"}
+	rows := make([][]string, 0, len(ms))
+	for _, m := range ms {
+		action := m.Action
+		if m.Verdict != "" {
+			action = m.Verdict
+		}
+		var notes []string
+		for _, e := range m.Shadowed {
+			notes = append(notes, fmt.Sprintf("shadows rule %d %s %s (decided by %d)", e.RuleNumber, e.Action, e.CIDR, e.ShadowedBy))
+		}
+		for _, e := range m.Also {
+			notes = append(notes, fmt.Sprintf("also rule %d %s %s %s %s", e.RuleNumber, e.Action, e.Protocol, e.Ports, e.CIDR))
+		}
+		if m.Kind == netsearch.KindBucketPolicy && m.Description != "" {
+			notes = append(notes, m.Effect+" "+m.Description)
+		}
+		rule := m.Rule
+		if m.RuleNumber != 0 && m.Kind == netsearch.KindNetworkACL {
+			rule = "rule " + strconv.Itoa(m.RuleNumber)
+		}
+		rows = append(rows, []string{m.AccountID, m.Region, m.Kind, m.ResourceARN, m.ResourceName, m.Direction, m.Protocol, m.Ports,
+			rule, action, m.MatchDetail, strings.Join(notes, "; ")})
+	}
+	return report.Table(w, header, rows)
+}
