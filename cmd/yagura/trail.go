@@ -441,7 +441,7 @@ func addSearchFlags(cmd *cobra.Command, flt *trail.Filter) {
 	fl.StringSliceVar(&flt.AccessKeys, "access-key", nil, "access key id used")
 	fl.StringSliceVar(&flt.SourceIPs, "source-ip", nil, "source address or CIDR")
 	fl.StringSliceVar(&flt.Accounts, "account", nil, "recipient account id")
-	fl.StringSliceVar(&flt.Regions, "region-filter", nil, "awsRegion of the event (--regions limits what is read)")
+	fl.StringSliceVar(&flt.Regions, "event-region", nil, "awsRegion of the event (--regions limits what is read; --region is the API home region)")
 	fl.StringSliceVar(&flt.ErrorCodes, "error-code", nil, "errorCode (e.g. AccessDenied)")
 }
 

@@ -205,9 +205,10 @@ func (v *Verifier) Run(ctx context.Context) (*VerifyReport, error) {
 		w.Since = w.Until.Add(-24 * time.Hour)
 	}
 	src := &S3Source{Client: v.S3, Bucket: v.Bucket}
-	// Digests are written about an hour after the logs they cover.
+	// Digests are written up to an hour after the logs they cover; look two hours past the
+	// window so that no log delivered inside it lacks its digest.
 	dw := w
-	dw.Until = w.Until.Add(time.Hour)
+	dw.Until = w.Until.Add(2 * time.Hour)
 	chains := map[string][]*digestFile{}
 	err := src.List(ctx, dw, KindDigests, func(o Object) error {
 		ki, ok := ParseKey(o.Key)
@@ -232,7 +233,7 @@ func (v *Verifier) Run(ctx context.Context) (*VerifyReport, error) {
 	logs := map[string]map[string][]string{} // account → base name → keys (any region folder)
 	err = src.List(ctx, w, KindLogs, func(o Object) error {
 		ki, ok := ParseKey(o.Key)
-		if !ok {
+		if !ok || (!ki.Time.IsZero() && ki.Time.After(w.Until)) {
 			return nil
 		}
 		if logs[ki.Account] == nil {
