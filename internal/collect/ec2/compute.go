@@ -158,6 +158,9 @@ func collectSnapshots(ctx context.Context, t *collect.Target, sink collect.Sink)
 				}
 				extras["Public"], extras["CreateVolumePermissions"] = public, perms
 			}
+			if gone(err) {
+				continue
+			}
 			r := newResource(t, TypeSnapshot, arn, id, s.Tags, s, extras)
 			if err != nil {
 				setErr(r, "Public", err)

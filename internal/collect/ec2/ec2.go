@@ -174,6 +174,12 @@ func setErr(r *inventory.Resource, attr string, err error) {
 	r.Errors[attr] = reason
 }
 
+// gone reports whether a follow-up call failed because the resource was deleted after the
+// listing; such a resource is not written rather than written with an error.
+func gone(err error) bool {
+	return strings.HasSuffix(awsx.ErrorCode(err), ".NotFound")
+}
+
 // relate writes an edge when both ends are known ARNs (a KMS key id or alias such as
 // alias/aws/ebs is not a resource ARN and makes no edge).
 func relate(sink collect.Sink, from, kind, to string) error {

@@ -83,6 +83,7 @@ func wantRel(t *testing.T, sink *collecttest.Sink, from, kind, to string) {
 func TestEC2Collectors(t *testing.T) {
 	e := newEstate(t)
 	t.Run("follow-up-denied", func(t *testing.T) { followUpDenied(t, e) })
+	t.Run("deleted-mid-scan", func(t *testing.T) { deletedMidScan(t, e) })
 	for _, w := range e.worlds {
 		w := w
 		other := e.worlds[0]

@@ -73,6 +73,33 @@ func TestListingDeniedIsClassifiedDenied(t *testing.T) {
 // denyProxy forwards to moto but refuses the named EC2 actions, as a role whose policy lacks
 // them would.
 func denyProxy(t *testing.T, target string, deny ...string) *httptest.Server {
+	return faultProxy(t, target, ec2Denied, deny...)
+}
+
+// ec2NotFound answers as EC2 does for a snapshot deleted a moment ago.
+func ec2NotFound(w http.ResponseWriter, action string) {
+	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
+	w.WriteHeader(http.StatusBadRequest)
+	fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?>
+<Response><Errors><Error><Code>InvalidSnapshot.NotFound</Code><Message>The snapshot 'snap-0' does not exist.</Message></Error></Errors><RequestID>0b7c1d2e-3f4a-4b5c-8d6e-7f8091a2b3c4</RequestID></Response>`)
+}
+
+// deletedMidScan: a snapshot deleted between the listing and its attribute read is left out,
+// not written with an error, and the collector still succeeds.
+func deletedMidScan(t *testing.T, e *estate) {
+	w := e.worlds[0]
+	proxy := faultProxy(t, e.srv.URL, ec2NotFound, "DescribeSnapshotAttribute")
+	cfg, err := awsx.Load(context.Background(), awsx.Options{Region: w.region, EndpointURL: proxy.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink, err := collecttest.Run(t, "ec2.snapshots", cfg, w.account, w.region)
+	if err != nil || len(sink.Resources) != 0 {
+		t.Errorf("err %v, %d snapshots written", err, len(sink.Resources))
+	}
+}
+
+func faultProxy(t *testing.T, target string, fault func(http.ResponseWriter, string), deny ...string) *httptest.Server {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -84,7 +111,7 @@ func denyProxy(t *testing.T, target string, deny ...string) *httptest.Server {
 		form, _ := url.ParseQuery(string(body))
 		for _, d := range deny {
 			if form.Get("Action") == d {
-				ec2Denied(w, d)
+				fault(w, d)
 				return
 			}
 		}

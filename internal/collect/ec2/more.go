@@ -48,6 +48,9 @@ func collectLaunchTemplates(ctx context.Context, t *collect.Target, sink collect
 			def, latest := aws.ToInt64(lt.DefaultVersionNumber), aws.ToInt64(lt.LatestVersionNumber)
 			extras := map[string]any{"DefaultVersion": nil, "LatestVersion": nil}
 			versions, err := templateVersions(ctx, c, id, def, latest)
+			if gone(err) {
+				continue
+			}
 			if err == nil {
 				for _, v := range versions {
 					if n := aws.ToInt64(v.VersionNumber); n == def {

@@ -217,6 +217,9 @@ func collectPrefixLists(ctx context.Context, t *collect.Target, sink collect.Sin
 				arn = arnOf(t, id)
 			}
 			entries, err := prefixListEntries(ctx, c, id)
+			if gone(err) {
+				continue
+			}
 			r := newResource(t, TypePrefixList, arn, aws.ToString(pl.PrefixListName), pl.Tags, pl, map[string]any{"Entries": entries})
 			if err != nil {
 				setErr(r, "Entries", err)

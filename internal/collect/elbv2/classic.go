@@ -48,6 +48,9 @@ func collectClassic(ctx context.Context, t *collect.Target, sink collect.Sink) e
 			if attrErr == nil {
 				extras["Attributes"] = attrs.LoadBalancerAttributes
 			}
+			if gone(attrErr) { // LoadBalancerNotFound: deleted since the listing
+				continue
+			}
 			r := newResource(t, TypeClassicLoadBalancer, arn, name, tags[name], lb, extras)
 			if attrErr != nil {
 				setErr(r, "Attributes", attrErr)

@@ -129,6 +129,13 @@ func setErr(r *inventory.Resource, attr string, err error) {
 	r.Errors[attr] = reason
 }
 
+// gone reports whether a follow-up call failed because the resource was deleted after the
+// listing (LoadBalancerNotFound, ListenerNotFound, TargetGroupNotFound); such a resource is
+// not written rather than written with an error.
+func gone(err error) bool {
+	return strings.HasSuffix(awsx.ErrorCode(err), "NotFound")
+}
+
 func relate(sink collect.Sink, from, kind, to string) error {
 	if from == "" || !strings.HasPrefix(to, "arn:") {
 		return nil
@@ -161,6 +168,9 @@ func collectLoadBalancers(ctx context.Context, t *collect.Target, sink collect.S
 					m[aws.ToString(a.Key)] = aws.ToString(a.Value)
 				}
 				extras["Attributes"] = m
+			}
+			if gone(attrErr) {
+				continue
 			}
 			r := newResource(t, TypeLoadBalancer, arn, aws.ToString(lb.LoadBalancerName), tags[arn], lb, extras)
 			if attrErr != nil {
@@ -232,6 +242,9 @@ func collectListeners(ctx context.Context, t *collect.Target, sink collect.Sink)
 func putListener(ctx context.Context, t *collect.Target, c *elb.Client, sink collect.Sink, lb types.LoadBalancer, l types.Listener) error {
 	arn := aws.ToString(l.ListenerArn)
 	rules, rulesErr := listenerRules(ctx, c, l.ListenerArn)
+	if gone(rulesErr) {
+		return nil
+	}
 	extras := map[string]any{"Rules": nil}
 	if rulesErr == nil {
 		extras["Rules"] = rules
@@ -303,6 +316,9 @@ func collectTargetGroups(ctx context.Context, t *collect.Target, sink collect.Si
 					descs = []types.TargetHealthDescription{}
 				}
 				extras["TargetHealth"] = descs
+			}
+			if gone(hErr) {
+				continue
 			}
 			r := newResource(t, TypeTargetGroup, arn, aws.ToString(tg.TargetGroupName), tags[arn], tg, extras)
 			if hErr != nil {
