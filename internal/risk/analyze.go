@@ -219,7 +219,9 @@ func (a *Analysis) factors(n NodeID) *nodeFactors {
 			nf.blast, nf.blastWhy = b, why
 		}
 		for _, re := range g.RoleReach(r) {
-			if l := SensitivityLevel(re.Sensitivity); l > nf.data {
+			// Data only reachable through the role counts half: the finding itself is not the
+			// path to it (the attack-path finding is, and counts it fully).
+			if l := SensitivityLevel(re.Sensitivity) / 2; l > nf.data {
 				nf.data, nf.dataWhy = l, fmt.Sprintf("%s reaches %s data (%s)", shortName(r), re.Sensitivity, re.Name)
 			}
 		}
@@ -256,7 +258,7 @@ func (a *Analysis) Score(f *finding.Finding) *finding.Risk {
 			if l := SensitivityLevel(ev.Target.Sensitivity); l > 0 {
 				data, dataWhy = l, ev.Target.Sensitivity+" data at the end of the path"
 			} else if ev.Target.Kind == "administrator" || ev.Target.Kind == "account" {
-				data, dataWhy = max(data, 0.8), "ends with control of "+ev.Target.Name
+				data, dataWhy = 0.7, "ends with control of "+ev.Target.Name
 			}
 			path = nil
 			for _, h := range ev.Chain {
