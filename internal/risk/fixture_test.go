@@ -15,7 +15,9 @@ const (
 
 type M = map[string]any
 
-func ec2ARN(kind, id string) string { return fmt.Sprintf("arn:aws:ec2:%s:%s:%s/%s", rgn, acct, kind, id) }
+func ec2ARN(kind, id string) string {
+	return fmt.Sprintf("arn:aws:ec2:%s:%s:%s/%s", rgn, acct, kind, id)
+}
 
 // fixture is a hand-built organization slice: one VPC with a public subnet, a private subnet
 // that routes out through a NAT gateway, a public subnet whose network ACL denies SSH, an
@@ -49,7 +51,7 @@ func perm(proto string, from, to int, cidr, group string) M {
 func (f *fixture) instance(id, subnet, publicIP, sg, profile, tokens string) string {
 	arn := ec2ARN("instance", id)
 	cfg := M{"InstanceId": id, "SubnetId": subnet, "VpcId": "vpc-1", "State": M{"Name": "running"},
-		"MetadataOptions": M{"HttpTokens": tokens, "HttpEndpoint": "enabled"},
+		"MetadataOptions":   M{"HttpTokens": tokens, "HttpEndpoint": "enabled"},
 		"NetworkInterfaces": []M{{"SubnetId": subnet, "Groups": []M{{"GroupId": sg}}, "Attachment": M{"DeviceIndex": 0}}}}
 	if publicIP != "" {
 		cfg["PublicIpAddress"] = publicIP
