@@ -97,7 +97,7 @@ func syntheticGen(n int) (func(typ string, fn func(*inventory.Resource) error) e
 		TypeVolume:         `{"VolumeId":"vol-%[1]d","Encrypted":%[4]t,"Attachments":[{"InstanceId":"i-1"}]}`,
 		TypeDBInstance:     `{"DBInstanceIdentifier":"db%[1]d","Engine":"postgres","PubliclyAccessible":%[4]t,"StorageEncrypted":true,"Endpoint":{"Port":5432},"BackupRetentionPeriod":7,"MasterUsername":"postgres"}`,
 		TypeLambdaFunction: `{"FunctionName":"f%[1]d","Runtime":"python3.%[2]d","Policy":null,"FunctionUrlConfigs":[]}`,
-		TypeKMSKey:         `{"KeyMetadata":{"KeyManager":"CUSTOMER","KeyState":"Enabled","KeySpec":"SYMMETRIC_DEFAULT","Origin":"AWS_KMS"},"KeyRotationEnabled":%[4]t,"Policy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}}`,
+		TypeKMSKey:         `{"KeyManager":"CUSTOMER","KeyState":"Enabled","KeySpec":"SYMMETRIC_DEFAULT","Origin":"AWS_KMS","KeyRotationEnabled":%[4]t,"Policy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}]}}`,
 	}
 	types := make([]string, 0, len(templates))
 	for t := range templates {

@@ -290,8 +290,8 @@ func init() {
 			if err != nil {
 				return Errorf("%v", err)
 			}
-			m := k.KeyMetadata
-			if m == nil {
+			m := k
+			if m.KeyManager == "" {
 				return Errorf("key metadata missing")
 			}
 			// Only enabled symmetric customer-managed keys with AWS-generated material can rotate.
@@ -315,13 +315,13 @@ func init() {
 		Remediation: Remediation{CLI: "aws kms cancel-key-deletion --key-id KEY", Console: "KMS > key > Key actions > Cancel key deletion", Doc: "https://docs.aws.amazon.com/kms/latest/developerguide/deleting-keys.html"},
 		Eval: func(e *Env, r *Res) Result {
 			k, err := decode[kmsKey](r)
-			if err != nil || k.KeyMetadata == nil {
+			if err != nil || k.KeyManager == "" {
 				return Errorf("key metadata missing")
 			}
-			if k.KeyMetadata.KeyManager != "CUSTOMER" {
+			if k.KeyManager != "CUSTOMER" {
 				return NA()
 			}
-			if k.KeyMetadata.KeyState == "PendingDeletion" {
+			if k.KeyState == "PendingDeletion" {
 				return Fail("key is scheduled for deletion", nil)
 			}
 			return Pass("key is not scheduled for deletion", nil)

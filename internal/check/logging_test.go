@@ -70,7 +70,7 @@ func TestConfigAndKMS(t *testing.T) {
 			return evalOne(t, id, newTestEnv(cov), res(TypeKMSKey, "arn:aws:kms:us-east-1:111122223333:key/k", cfg, errs))
 		}
 	}
-	cmk := `"KeyMetadata":{"KeyManager":"CUSTOMER","KeyState":"Enabled","KeySpec":"SYMMETRIC_DEFAULT","Origin":"AWS_KMS"}`
+	cmk := `"KeyManager":"CUSTOMER","KeyState":"Enabled","KeySpec":"SYMMETRIC_DEFAULT","Origin":"AWS_KMS"`
 	runCases(t, []tcase{
 		{"recording all", finding.Pass, "", rec(`{"Recorders":["default"],"AnyRecording":true,"AllResourcesRecording":true}`, nil, cov)},
 		{"recording some", finding.Fail, "not all", rec(`{"Recorders":["default"],"AnyRecording":true,"AllResourcesRecording":false}`, nil, cov)},
@@ -79,12 +79,12 @@ func TestConfigAndKMS(t *testing.T) {
 		{"region opted out", finding.Error, "skipped", rec("", nil, withCoverage(cov, TypeRecorderStatus, store.CoverageSkipped, "region not enabled"))},
 		{"rotation on", finding.Pass, "", key("kms.key_rotation", `{`+cmk+`,"KeyRotationEnabled":true}`, nil)},
 		{"rotation off", finding.Fail, "", key("kms.key_rotation", `{`+cmk+`,"KeyRotationEnabled":false}`, nil)},
-		{"aws managed key skipped", "", "", key("kms.key_rotation", `{"KeyMetadata":{"KeyManager":"AWS","KeyState":"Enabled","KeySpec":"SYMMETRIC_DEFAULT"},"KeyRotationEnabled":false}`, nil)},
-		{"asymmetric skipped", "", "", key("kms.key_rotation", `{"KeyMetadata":{"KeyManager":"CUSTOMER","KeyState":"Enabled","KeySpec":"RSA_2048"},"KeyRotationEnabled":false}`, nil)},
-		{"disabled key skipped", "", "", key("kms.key_rotation", `{"KeyMetadata":{"KeyManager":"CUSTOMER","KeyState":"Disabled","KeySpec":"SYMMETRIC_DEFAULT"},"KeyRotationEnabled":false}`, nil)},
-		{"imported material skipped", "", "", key("kms.key_rotation", `{"KeyMetadata":{"KeyManager":"CUSTOMER","KeyState":"Enabled","KeySpec":"SYMMETRIC_DEFAULT","Origin":"EXTERNAL"},"KeyRotationEnabled":false}`, nil)},
+		{"aws managed key skipped", "", "", key("kms.key_rotation", `{"KeyManager":"AWS","KeyState":"Enabled","KeySpec":"SYMMETRIC_DEFAULT","KeyRotationEnabled":false}`, nil)},
+		{"asymmetric skipped", "", "", key("kms.key_rotation", `{"KeyManager":"CUSTOMER","KeyState":"Enabled","KeySpec":"RSA_2048","KeyRotationEnabled":false}`, nil)},
+		{"disabled key skipped", "", "", key("kms.key_rotation", `{"KeyManager":"CUSTOMER","KeyState":"Disabled","KeySpec":"SYMMETRIC_DEFAULT","KeyRotationEnabled":false}`, nil)},
+		{"imported material skipped", "", "", key("kms.key_rotation", `{"KeyManager":"CUSTOMER","KeyState":"Enabled","KeySpec":"SYMMETRIC_DEFAULT","Origin":"EXTERNAL","KeyRotationEnabled":false}`, nil)},
 		{"rotation unreadable", finding.Error, "", key("kms.key_rotation", `{`+cmk+`,"KeyRotationEnabled":null}`, map[string]string{"KeyRotationEnabled": "access denied"})},
-		{"pending deletion", finding.Fail, "", key("kms.key_not_pending_deletion", `{"KeyMetadata":{"KeyManager":"CUSTOMER","KeyState":"PendingDeletion"}}`, nil)},
+		{"pending deletion", finding.Fail, "", key("kms.key_not_pending_deletion", `{"KeyManager":"CUSTOMER","KeyState":"PendingDeletion"}`, nil)},
 		{"public key policy", finding.Fail, "", key("kms.key_policy_not_public", `{`+cmk+`,"Policy":`+stmt(`{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:*","Resource":"*"}`)+`}`, nil)},
 		{"account key policy", finding.Pass, "", key("kms.key_policy_not_public", `{`+cmk+`,"Policy":`+stmt(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"}`)+`}`, nil)},
 		{"key policy denied", finding.Error, "", key("kms.key_policy_not_public", `{`+cmk+`,"Policy":null}`, map[string]string{"Policy": "access denied"})},

@@ -88,13 +88,12 @@ func boolp(b *bool) bool { return b != nil && *b }
 
 func doc(url string) string { return url }
 
-// kmsKey is what the checks read of an AWS::KMS::Key (docs/resource-types/kms.md).
+// kmsKey is what the checks read of an AWS::KMS::Key (docs/resource-types/kms.md): the
+// KeyMetadata fields sit at the top level of Config.
 type kmsKey struct {
-	KeyMetadata *struct {
-		KeyManager, KeyState, KeySpec, Origin, KeyUsage string
-	}
-	KeyRotationEnabled *bool
-	Policy             json.RawMessage
+	KeyManager, KeyState, KeySpec, Origin, KeyUsage string
+	KeyRotationEnabled                              *bool
+	Policy                                          json.RawMessage
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
