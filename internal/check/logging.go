@@ -117,8 +117,22 @@ func trail(r *Res) (*trailConfig, error) { return decode[trailConfig](r) }
 
 // qualifyingTrails lists the account's trails that are multi-region, logging and record
 // management read and write events; problems lists trails that could not be judged.
+//
+// An organization trail is written only by the scan of the management account that owns it,
+// yet it logs every member account: the organization trails of other scanned accounts count.
 func qualifyingTrails(e *Env, account string) (good []*Res, problems []string) {
-	for _, r := range e.List(TypeTrail, account, "") {
+	candidates := append([]*Res(nil), e.List(TypeTrail, account, "")...)
+	for _, a := range e.Accounts() {
+		if a == account {
+			continue
+		}
+		for _, r := range e.List(TypeTrail, a, "") {
+			if t, err := trail(r); err == nil && t.IsOrganizationTrail {
+				candidates = append(candidates, r)
+			}
+		}
+	}
+	for _, r := range candidates {
 		if attr, reason := r.ErrorOf("Status", "EventSelectors", "Trail"); attr != "" {
 			problems = append(problems, fmt.Sprintf("%s: %s unreadable: %s", r.Name, attr, reason))
 			continue

@@ -40,6 +40,12 @@ func TestCloudTrail(t *testing.T) {
 		{"advanced selectors", finding.Pass, "", acctCheck("cloudtrail.multi_region_trail", cov, trailRes(advanced, nil))},
 		{"no trails", finding.Fail, "", acctCheck("cloudtrail.multi_region_trail", cov)},
 		{"status unreadable", finding.Error, "Status", acctCheck("cloudtrail.multi_region_trail", cov, trailRes(single, map[string]string{"Status": "access denied"}))},
+		{"org trail of the management account", finding.Pass, "", func(t *testing.T) Result {
+			c := append(okCoverage(), store.Coverage{AccountID: "999988887777", Region: region, Collector: colName(TypeTrail), Status: store.CoverageOK})
+			org := res(TypeTrail, "arn:aws:cloudtrail:us-east-1:999988887777:trail/org", `{"Name":"org","IsOrganizationTrail":true,"IsMultiRegionTrail":true,"Status":{"IsLogging":true},"EventSelectors":[{"ReadWriteType":"All","IncludeManagementEvents":true}]}`, nil)
+			org.AccountID = "999988887777"
+			return evalUnit(t, "cloudtrail.multi_region_trail", newTestEnv(c, org), "global")
+		}},
 		{"listing denied", finding.Error, "denied", acctCheck("cloudtrail.multi_region_trail", withCoverage(cov, TypeTrail, store.CoverageDenied, "AccessDenied"))},
 		{"kms", finding.Pass, "", one("cloudtrail.kms_encryption", goodTrail)},
 		{"no kms", finding.Fail, "", one("cloudtrail.kms_encryption", single)},

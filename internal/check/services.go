@@ -413,19 +413,18 @@ func init() {
 				if appOnly && jstr(m, "Type") != "application" {
 					return false, true, ""
 				}
-				var attrs []struct{ Key, Value string }
+				var attrs map[string]string
 				if err := json.Unmarshal(m["Attributes"], &attrs); err != nil || attrs == nil {
 					return false, false, "attributes not collected"
 				}
-				for _, a := range attrs {
-					if a.Key == key {
-						if a.Value == want || want == "defensive|strictest" && (a.Value == "defensive" || a.Value == "strictest") {
-							return true, false, key + "=" + a.Value
-						}
-						return false, false, key + "=" + a.Value
-					}
+				v, ok := attrs[key]
+				if !ok {
+					return false, false, key + " not set"
 				}
-				return false, false, key + " not set"
+				if v == want || want == "defensive|strictest" && (v == "defensive" || v == "strictest") {
+					return true, false, key + "=" + v
+				}
+				return false, false, key + "=" + v
 			})
 	}
 	elbAttr("elb.drop_invalid_headers", "Application Load Balancers should drop invalid HTTP headers", "fsbp:ELB.4", "routing.http.drop_invalid_header_fields.enabled", "true", finding.Medium,
@@ -446,38 +445,24 @@ func init() {
 			}
 			return false, false, strconv.Itoa(len(az)) + " zone"
 		})
-	fieldCheck("elb.http_redirects_to_https", "Application Load Balancers should redirect all HTTP requests to HTTPS", TypeLoadBalancer, []string{"fsbp:ELB.1"}, finding.Medium, []string{"Listeners"},
+	fieldCheck("elb.http_redirects_to_https", "Application Load Balancers should redirect all HTTP requests to HTTPS", TypeListener, []string{"fsbp:ELB.1"}, finding.Medium, nil,
 		"Clients can talk to the application in clear text.", Remediation{Console: "EC2 > Load balancers > Listeners > HTTP:80 > default action: redirect to HTTPS", Doc: elbDoc},
 		func(m map[string]json.RawMessage) (bool, bool, string) {
-			if jstr(m, "Type") != "application" {
+			// Only HTTP listeners of application load balancers are in scope.
+			if jstr(m, "Protocol") != "HTTP" || !strings.Contains(jstr(m, "ListenerArn")+jstr(m, "LoadBalancerArn"), "/app/") {
 				return false, true, ""
 			}
-			var ls []struct {
-				Protocol       string
-				Port           int
-				DefaultActions []struct {
-					Type           string
-					RedirectConfig *struct{ Protocol string }
+			var acts []struct {
+				Type           string
+				RedirectConfig *struct{ Protocol string }
+			}
+			_ = json.Unmarshal(m["DefaultActions"], &acts)
+			for _, a := range acts {
+				if a.Type == "redirect" && a.RedirectConfig != nil && a.RedirectConfig.Protocol == "HTTPS" {
+					return true, false, "HTTP listener redirects to HTTPS"
 				}
 			}
-			if err := json.Unmarshal(m["Listeners"], &ls); err != nil || ls == nil {
-				return false, false, "listeners not collected"
-			}
-			for _, l := range ls {
-				if l.Protocol != "HTTP" {
-					continue
-				}
-				redirect := false
-				for _, a := range l.DefaultActions {
-					if a.Type == "redirect" && a.RedirectConfig != nil && a.RedirectConfig.Protocol == "HTTPS" {
-						redirect = true
-					}
-				}
-				if !redirect {
-					return false, false, fmt.Sprintf("HTTP listener on port %d does not redirect to HTTPS", l.Port)
-				}
-			}
-			return true, false, "every HTTP listener redirects to HTTPS"
+			return false, false, fmt.Sprintf("HTTP listener on port %d does not redirect to HTTPS", jint(m, "Port"))
 		})
 
 	Register(&Check{ID: "ssm.instance_managed", Title: "EC2 instances should be managed by AWS Systems Manager",

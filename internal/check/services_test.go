@@ -53,11 +53,12 @@ func TestServiceChecks(t *testing.T) {
 		{"eks 1.9 old", finding.Fail, "", one("eks.supported_version", TypeEKSCluster, `{"Version":"1.9"}`, nil)},
 		{"eks audit", finding.Pass, "", one("eks.audit_logging", TypeEKSCluster, `{"Logging":{"ClusterLogging":[{"Enabled":true,"Types":["api","audit"]}]}}`, nil)},
 		{"efs unencrypted", finding.Fail, "", one("efs.encrypted", TypeEFSFileSystem, `{"Encrypted":false}`, nil)},
-		{"alb drop headers", finding.Pass, "", one("elb.drop_invalid_headers", TypeLoadBalancer, `{"Type":"application","Attributes":[{"Key":"routing.http.drop_invalid_header_fields.enabled","Value":"true"}]}`, nil)},
-		{"alb keep headers", finding.Fail, "", one("elb.drop_invalid_headers", TypeLoadBalancer, `{"Type":"application","Attributes":[{"Key":"routing.http.drop_invalid_header_fields.enabled","Value":"false"}]}`, nil)},
+		{"alb drop headers", finding.Pass, "", one("elb.drop_invalid_headers", TypeLoadBalancer, `{"Type":"application","Attributes":{"routing.http.drop_invalid_header_fields.enabled":"true"}}`, nil)},
+		{"alb keep headers", finding.Fail, "", one("elb.drop_invalid_headers", TypeLoadBalancer, `{"Type":"application","Attributes":{"routing.http.drop_invalid_header_fields.enabled":"false"}}`, nil)},
 		{"alb attrs denied", finding.Error, "", one("elb.deletion_protection", TypeLoadBalancer, `{"Type":"application"}`, map[string]string{"Attributes": "access denied"})},
-		{"alb http no redirect", finding.Fail, "port 80", one("elb.http_redirects_to_https", TypeLoadBalancer, `{"Type":"application","Listeners":[{"Protocol":"HTTP","Port":80,"DefaultActions":[{"Type":"forward"}]}]}`, nil)},
-		{"alb http redirect", finding.Pass, "", one("elb.http_redirects_to_https", TypeLoadBalancer, `{"Type":"application","Listeners":[{"Protocol":"HTTP","Port":80,"DefaultActions":[{"Type":"redirect","RedirectConfig":{"Protocol":"HTTPS"}}]}]}`, nil)},
+		{"alb http no redirect", finding.Fail, "port 80", one("elb.http_redirects_to_https", TypeListener, `{"ListenerArn":"arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web/1/2","Protocol":"HTTP","Port":80,"DefaultActions":[{"Type":"forward"}]}`, nil)},
+		{"alb http redirect", finding.Pass, "", one("elb.http_redirects_to_https", TypeListener, `{"ListenerArn":"arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web/1/2","Protocol":"HTTP","Port":80,"DefaultActions":[{"Type":"redirect","RedirectConfig":{"Protocol":"HTTPS"}}]}`, nil)},
+		{"nlb listener out of scope", "", "", one("elb.http_redirects_to_https", TypeListener, `{"ListenerArn":"arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/net/n/1/2","Protocol":"TCP","Port":80}`, nil)},
 		{"ssm managed", finding.Pass, "", func(t *testing.T) Result {
 			return evalOne(t, "ssm.instance_managed", newTestEnv(cov, ssmInstance), res(TypeInstance, "arn:aws:ec2:us-east-1:111122223333:instance/i-1", `{"InstanceId":"i-1","State":{"Name":"running"}}`, nil))
 		}},

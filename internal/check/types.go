@@ -53,6 +53,7 @@ const (
 	TypeECRRegistryScanning  = "AWS::ECR::RegistryScanningConfiguration"
 	TypeEKSCluster           = "AWS::EKS::Cluster"
 	TypeLoadBalancer         = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+	TypeListener             = "AWS::ElasticLoadBalancingV2::Listener"
 	TypeEFSFileSystem        = "AWS::EFS::FileSystem"
 	TypeSSMDocument          = "AWS::SSM::Document"
 	TypeSSMManagedInstance   = "AWS::SSM::ManagedInstance"
