@@ -58,10 +58,13 @@ type Proxy struct {
 	faults  []Fault
 	keys    map[string]string // access key id -> account
 	buckets map[string]*rate.Limiter
+	served  map[string]int64 // account|region|class -> calls forwarded
 
 	Calls     atomic.Int64
 	Throttled atomic.Int64
 	Injected  atomic.Int64
+
+	upstreamNanos, upstreamCalls atomic.Int64
 
 	rp     *httputil.ReverseProxy
 	server *http.Server
@@ -74,7 +77,7 @@ func Start(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{Target: u, keys: map[string]string{}, buckets: map[string]*rate.Limiter{}, DefaultAcct: "123456789012"}
+	p := &Proxy{Target: u, keys: map[string]string{}, buckets: map[string]*rate.Limiter{}, served: map[string]int64{}, DefaultAcct: "123456789012"}
 	p.rp = httputil.NewSingleHostReverseProxy(u)
 	p.rp.Transport = &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
 	p.rp.ModifyResponse = p.learnKeys
@@ -86,6 +89,17 @@ func Start(target string) (*Proxy, error) {
 	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go p.server.Serve(l)
 	return p, nil
+}
+
+// Served returns how many calls were forwarded per account|region|class bucket.
+func (p *Proxy) Served() map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int64, len(p.served))
+	for k, v := range p.served {
+		out[k] = v
+	}
+	return out
 }
 
 // Close stops the proxy.
@@ -154,9 +168,24 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAnswer(w, ThrottleFault(c))
 		return
 	}
+	p.mu.Lock()
+	p.served[c.AccountID+"|"+c.Region+"|"+c.Class]++
+	p.mu.Unlock()
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
+	began := time.Now()
 	p.rp.ServeHTTP(w, r)
+	p.upstreamNanos.Add(int64(time.Since(began)))
+	p.upstreamCalls.Add(1)
+}
+
+// MeanUpstream is the mean time the target took to answer a forwarded call.
+func (p *Proxy) MeanUpstream() time.Duration {
+	n := p.upstreamCalls.Load()
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(p.upstreamNanos.Load() / n)
 }
 
 func (p *Proxy) classOf(c *Call) string {

@@ -43,6 +43,9 @@ type Organization struct {
 	Caller   Caller
 	OrgID    string
 	Accounts []Account
+	// AllIDs lists every ACTIVE account id of the organization, known before EachAccount
+	// yields the first account.
+	AllIDs []string
 	// Standalone is set when the caller cannot list the organization; Reason says why.
 	Standalone bool
 	Reason     string
@@ -65,24 +68,58 @@ func WhoAmI(ctx context.Context, cfg aws.Config) (Caller, error) {
 // not allowed to list accounts (not the management account or a delegated administrator) or no
 // organization exists, it returns the caller's own account with Standalone set.
 func Discover(ctx context.Context, cfg aws.Config) (*Organization, error) {
+	o, err := Identify(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	err = o.EachAccount(ctx, cfg, func(a Account) error {
+		o.Accounts = append(o.Accounts, a)
+		return nil
+	})
+	sort.Slice(o.Accounts, func(i, j int) bool { return o.Accounts[i].ID < o.Accounts[j].ID })
+	return o, err
+}
+
+// Identify finds out who the caller is and which organization it belongs to, without listing
+// accounts yet.
+func Identify(ctx context.Context, cfg aws.Config) (*Organization, error) {
 	caller, err := WhoAmI(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	o := &Organization{Caller: caller}
-	client := organizations.NewFromConfig(cfg)
-	desc, err := client.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	desc, err := organizations.NewFromConfig(cfg).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	if err != nil {
 		return standalone(o, err)
 	}
 	o.OrgID = aws.ToString(desc.Organization.Id)
+	return o, nil
+}
 
-	d := &discoverer{client: client, ouNames: map[string]string{}, parents: map[string]string{}}
+// EachAccount streams the organization's ACTIVE accounts, each with its OU path and tags, as soon
+// as it is known, so that a scan can start on the first accounts while later ones are still being
+// discovered (Organizations' API is slow and rate-limited; large organizations take minutes). When
+// the caller may not list accounts, it yields the caller's own account and marks o Standalone.
+func (o *Organization) EachAccount(ctx context.Context, cfg aws.Config, fn func(Account) error) error {
+	if o.Standalone {
+		return fn(o.Accounts[0])
+	}
+	client := organizations.NewFromConfig(cfg)
+	// The account list itself is cheap (a page per 20 accounts) and collectors judging trust
+	// need all of it, so it is read first; the slow per-account lookups then stream.
+	var listed []Account
 	pager := organizations.NewListAccountsPaginator(client, &organizations.ListAccountsInput{})
 	for pager.HasMorePages() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
-			return standalone(o, err)
+			if len(listed) > 0 {
+				return fmt.Errorf("listing the organization's accounts: %w", err)
+			}
+			if _, serr := standalone(o, err); serr != nil {
+				return serr
+			}
+			o.AllIDs = []string{o.Caller.AccountID}
+			return fn(o.Accounts[0])
 		}
 		for _, a := range page.Accounts {
 			// Status is deprecated in favour of State in newer APIs; accept either.
@@ -90,18 +127,28 @@ func Discover(ctx context.Context, cfg aws.Config) (*Organization, error) {
 			if status != "" && status != string(orgtypes.AccountStatusActive) {
 				continue
 			}
-			acct := Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), Status: status}
-			if acct.Status == "" {
-				acct.Status = "ACTIVE"
+			if status == "" {
+				status = "ACTIVE"
 			}
-			if err := d.fill(ctx, &acct); err != nil {
-				return nil, err
-			}
-			o.Accounts = append(o.Accounts, acct)
+			listed = append(listed, Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), Email: aws.ToString(a.Email), Status: status})
+			o.AllIDs = append(o.AllIDs, aws.ToString(a.Id))
 		}
 	}
-	sort.Slice(o.Accounts, func(i, j int) bool { return o.Accounts[i].ID < o.Accounts[j].ID })
-	return o, nil
+	d := &discoverer{client: client, ouNames: map[string]string{}, parents: map[string]string{}}
+	for i := range listed {
+		if err := d.fill(ctx, &listed[i]); err != nil {
+			return err
+		}
+		if err := fn(listed[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Match reports whether an account passes the --accounts, --exclude-accounts and --ous filters.
+func Match(a Account, include, exclude, ous []string) bool {
+	return len(Filter([]Account{a}, include, exclude, ous)) == 1
 }
 
 func standalone(o *Organization, err error) (*Organization, error) {

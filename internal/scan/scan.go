@@ -121,7 +121,13 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 		o.RoleName = awsx.DefaultRoleName
 	}
 
-	organization, err := org.Discover(ctx, s.Base)
+	// Discovery draws from the caller's rate buckets too ("caller" is its bucket key until the
+	// account id is known).
+	limiter := awsx.NewLimiter(o.RateLimits)
+	s.Stats.limiter = limiter
+	base := s.Base.Copy()
+	limiter.Attach(&base, "caller")
+	organization, err := org.Identify(ctx, base)
 	if err != nil {
 		return nil, err
 	}
@@ -131,35 +137,24 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 		res.Warnings = append(res.Warnings, msg)
 		log.Warn(msg)
 	}
-	accounts := org.Filter(organization.Accounts, o.Accounts, o.ExcludeAccounts, o.OUs)
-	if len(accounts) == 0 {
-		return nil, errors.New("no account left to scan after --accounts/--exclude-accounts/--ous")
-	}
 	scanID, err := s.DB.CreateScan(ctx, organization.Caller.ARN, organization.Caller.AccountID, organization.OrgID, o)
 	if err != nil {
 		return nil, err
 	}
 	res.ScanID = scanID
-	res.Accounts = len(accounts)
-	log.Info("scan started", "scan", scanID, "accounts", len(accounts), "collectors", len(cols), "caller", organization.Caller.ARN)
-
-	limiter := awsx.NewLimiter(o.RateLimits)
-	s.Stats.limiter = limiter
-	s.Stats.Accounts.Store(int64(len(accounts)))
+	log.Info("scan started", "scan", scanID, "collectors", len(cols), "caller", organization.Caller.ARN, "organization", organization.OrgID)
 
 	writer := s.DB.NewWriter(scanID)
 	findings := s.DB.NewFindingWriter(scanID)
 	// Database writes after a Ctrl-C must still happen, so they use a context that is not cancelled.
 	dbctx := context.WithoutCancel(ctx)
 
-	perAccount := max(4, (2*o.Concurrency+len(accounts)-1)/len(accounts))
-	disp := newDispatcher(perAccount)
+	// Accounts are discovered one by one (OU path and tags cost Organizations calls); each is
+	// prepared (credentials, enabled regions) and its tasks join the queue as soon as it is known,
+	// so collection overlaps discovery. The per-account cap is set once the account count is known.
+	disp := newDispatcher(o.Concurrency)
 	run := &runState{s: s, o: o, dbctx: dbctx, scanID: scanID, writer: writer, findings: findings, limiter: limiter,
-		caller: organization.Caller, log: log, res: res, orgAccounts: accountIDs(organization.Accounts),
-		remaining: map[string]int{}}
-
-	// Workers start at once; accounts are prepared (credentials, regions) concurrently and their
-	// tasks join the queue as soon as each is ready.
+		caller: organization.Caller, log: log, res: res, remaining: map[string]int{}}
 	var wg sync.WaitGroup
 	for i := 0; i < o.Concurrency; i++ {
 		wg.Add(1)
@@ -177,18 +172,41 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	var prep sync.WaitGroup
 	sem := make(chan struct{}, 8)
-	for _, a := range accounts {
+	selected := 0
+	discoverErr := organization.EachAccount(ctx, base, func(a org.Account) error {
+		if selected == 0 {
+			run.orgAccounts = organization.AllIDs
+			disp.setPerAccount(max(4, (2*o.Concurrency+len(organization.AllIDs)-1)/max(1, len(organization.AllIDs))))
+		}
+		if !org.Match(a, o.Accounts, o.ExcludeAccounts, o.OUs) {
+			return nil
+		}
+		selected++
+		s.Stats.Accounts.Add(1)
 		prep.Add(1)
-		go func(a org.Account) {
+		go func() {
 			defer prep.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			tasks := run.prepareAccount(ctx, a, cols)
-			disp.add(a.ID, tasks)
-		}(a)
-	}
+			disp.add(a.ID, run.prepareAccount(ctx, a, cols))
+		}()
+		return nil
+	})
 	prep.Wait()
 	disp.close()
+	res.Accounts = selected
+	if discoverErr != nil {
+		res.Warnings = append(res.Warnings, "organization discovery stopped early: "+discoverErr.Error())
+		log.Warn("organization discovery stopped early", "error", discoverErr)
+	}
+	if selected == 0 && discoverErr == nil && ctx.Err() == nil {
+		disp.drain()
+		wg.Wait()
+		writer.Close()
+		findings.Close()
+		_ = s.DB.FinishScan(dbctx, scanID, store.ScanFailed, "no account matched the filters")
+		return nil, errors.New("no account left to scan after --accounts/--exclude-accounts/--ous")
+	}
 	// On Ctrl-C, stop handing out tasks; those in flight end with a cancelled context.
 	stopDrain := make(chan struct{})
 	go func() {
@@ -211,6 +229,8 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 	switch {
 	case ctx.Err() != nil:
 		res.Status, res.Reason = store.ScanPartial, "interrupted before all tasks ran"
+	case discoverErr != nil:
+		res.Status, res.Reason = store.ScanPartial, "organization discovery failed part-way: "+discoverErr.Error()
 	case res.ByOutcome[store.CoverageDenied]+res.ByOutcome[store.CoverageError]+res.ByOutcome[store.CoverageThrottled] > 0:
 		res.Status = store.ScanPartial
 		res.Reason = fmt.Sprintf("%d of %d tasks could not collect (denied %d, throttled %d, error %d)",

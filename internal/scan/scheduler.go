@@ -36,6 +36,14 @@ func newDispatcher(perAccount int) *dispatcher {
 	return d
 }
 
+// setPerAccount changes the cap on one account's tasks in flight.
+func (d *dispatcher) setPerAccount(n int) {
+	d.mu.Lock()
+	d.perAccount = n
+	d.cond.Broadcast()
+	d.mu.Unlock()
+}
+
 // add enqueues an account's tasks (accounts may be added while workers run).
 func (d *dispatcher) add(account string, tasks []task) {
 	d.mu.Lock()

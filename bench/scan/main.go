@@ -1,0 +1,258 @@
+// Command scan benchmarks yagura's scheduler against AWS-style rate limits: moto behind a
+// loopback proxy that adds per-call latency and token-bucket throttling per account, region and
+// API class. It prints the wall time of a scan of a generated organization, the lower bound the
+// proxy's limits and latency imply, their ratio, API calls, retries and peak memory; then the
+// same scan under a throttling storm (a share of calls refused) must keep every task.
+//
+//	go run ./bench/scan -accounts 20 -regions 3
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
+	"github.com/yagura-dev/yagura/internal/awsx"
+	_ "github.com/yagura-dev/yagura/internal/collect/ec2"
+	"github.com/yagura-dev/yagura/internal/faultproxy"
+	"github.com/yagura-dev/yagura/internal/mototest"
+	"github.com/yagura-dev/yagura/internal/scan"
+	"github.com/yagura-dev/yagura/internal/store"
+)
+
+var allRegions = []string{"us-east-1", "eu-west-1", "ap-northeast-1", "us-west-2", "eu-central-1"}
+
+func main() {
+	accounts := flag.Int("accounts", 20, "accounts in the generated organization")
+	nRegions := flag.Int("regions", 3, "regions per account (at most 5)")
+	groups := flag.Int("groups", 20, "security groups seeded per account and region")
+	snapshots := flag.Int("snapshots", 30, "EBS snapshots seeded per account and region (each costs an unpaginated DescribeSnapshotAttribute call)")
+	latency := flag.Duration("latency", 40*time.Millisecond, "latency the proxy adds to every call")
+	rateScale := flag.Float64("rate-scale", 0.25, "EC2's documented rates are multiplied by this, in the proxy and the client alike (smaller makes the scan rate-bound sooner on a small emulated organization)")
+	storm := flag.Float64("storm", 0.3, "share of calls refused in the storm run")
+	concurrency := flag.Int("concurrency", 64, "scan concurrency")
+	flag.Parse()
+	regions := allRegions[:min(*nRegions, len(allRegions))]
+	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"} {
+		os.Unsetenv(k)
+	}
+	os.Setenv("AWS_ACCESS_KEY_ID", "testing")
+	os.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
+	ctx := context.Background()
+
+	srv, err := mototest.Start(ctx, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Stop()
+	base, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: srv.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	began := time.Now()
+	ids := generateOrg(ctx, base, *accounts, regions, *groups, *snapshots)
+	fmt.Printf("generated organization: %d accounts × %d regions, %d security groups and %d snapshots each, in %s\n",
+		len(ids), len(regions), *groups, *snapshots, time.Since(began).Round(time.Millisecond))
+
+	limits := map[string]awsx.Limit{}
+	for class, l := range awsx.DefaultLimits {
+		if strings.HasPrefix(class, "ec2:") {
+			l = awsx.Limit{Rate: l.Rate * *rateScale, Burst: max(1, int(float64(l.Burst)**rateScale))}
+		}
+		limits[class] = l
+	}
+	fmt.Printf("proxy: latency %s, buckets = AWS's × %.2f (EC2 non-mutating %s, unpaginated %s)\n\n",
+		*latency, *rateScale, limits["ec2:nonmutating"], limits["ec2:unpaginated"])
+
+	for _, run := range []struct {
+		name  string
+		storm float64
+	}{{"normal", 0}, {"storm", *storm}} {
+		res := benchRun(ctx, srv.URL, limits, *latency, run.storm, regions, *concurrency)
+		fmt.Printf("== %s run (%.0f %% of calls refused by the proxy) ==\n", run.name, run.storm*100)
+		res.print()
+		fmt.Println()
+	}
+}
+
+type result struct {
+	wall, bound             time.Duration
+	busiest                 string
+	calls, proxied, retries int64
+	tasks, ok               int
+	status                  string
+	peakRSS, peakHeap       uint64
+}
+
+func (r result) print() {
+	fmt.Printf("wall time          %s\n", r.wall.Round(time.Millisecond))
+	fmt.Printf("lower bound        %s   (busiest bucket: %s)\n", r.bound.Round(time.Millisecond), r.busiest)
+	fmt.Printf("ratio              %.2f   (target ≤ 1.3)\n", float64(r.wall)/float64(r.bound))
+	fmt.Printf("API calls          %d attempts by the client, %d reached the proxy\n", r.calls, r.proxied)
+	fmt.Printf("retries            %d throttled attempts retried\n", r.retries)
+	fmt.Printf("tasks              %d, ok %d, scan %s\n", r.tasks, r.ok, r.status)
+	fmt.Printf("peak memory        %.1f MiB RSS, %.1f MiB Go heap\n", float64(r.peakRSS)/(1<<20), float64(r.peakHeap)/(1<<20))
+}
+
+func benchRun(ctx context.Context, target string, limits map[string]awsx.Limit, latency time.Duration, storm float64, regions []string, concurrency int) result {
+	proxy, err := faultproxy.Start(target)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer proxy.Close()
+	proxy.Latency, proxy.Limits, proxy.StormRate = latency, limits, storm
+	perTask := map[string]int64{}
+	cfg, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: proxy.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir, _ := os.MkdirTemp("", "yagura-bench")
+	defer os.RemoveAll(dir)
+	db, err := store.Open(ctx, filepath.Join(dir, "bench.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	var peakHeap uint64
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				peakHeap = max(peakHeap, ms.HeapInuse)
+			}
+		}
+	}()
+	began := time.Now()
+	res, err := (&scan.Scanner{DB: db, Base: cfg}).Run(ctx, scan.Options{RoleName: "OrganizationAccountAccessRole",
+		Regions: regions, Services: []string{"ec2"}, Concurrency: concurrency, RateLimits: limits})
+	wall := time.Since(began)
+	close(stop)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cov, _ := db.CoverageOf(ctx, res.ScanID)
+	var longest store.Coverage
+	for _, c := range cov {
+		perTask[c.Collector+"|"+c.AccountID+"|"+c.Region] = c.Calls
+		if c.DurationMS > longest.DurationMS {
+			longest = c
+		}
+	}
+	fmt.Printf("longest task       %s %s %s: %d calls in %dms (mean upstream answer %s)\n", longest.Collector, longest.AccountID, longest.Region,
+		longest.Calls, longest.DurationMS, proxy.MeanUpstream().Round(time.Millisecond))
+
+	// The lower bound: the busiest bucket cannot finish before it has refilled for every call
+	// beyond its burst; add one sequential page chain (the task with the most calls) of latency.
+	var bound time.Duration
+	busiest := ""
+	for key, n := range proxy.Served() {
+		class := key[strings.LastIndex(key, "|")+1:]
+		lim := limitFor(limits, class)
+		d := time.Duration(float64(max(0, n-int64(lim.Burst))) / lim.Rate * float64(time.Second))
+		if d > bound || busiest == "" {
+			bound, busiest = d, fmt.Sprintf("%s, %d calls at %s", key, n, lim)
+		}
+	}
+	var chain int64
+	for _, n := range perTask {
+		chain = max(chain, n)
+	}
+	bound += time.Duration(chain) * latency
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return result{wall: wall, bound: bound, busiest: busiest, calls: res.Calls, proxied: proxy.Calls.Load(), retries: res.Throttles,
+		tasks: res.Tasks, ok: res.ByOutcome["ok"], status: res.Status, peakRSS: uint64(ru.Maxrss) * 1024, peakHeap: peakHeap}
+}
+
+func limitFor(limits map[string]awsx.Limit, class string) awsx.Limit {
+	if l, ok := limits[class]; ok {
+		return l
+	}
+	if svc, _, ok := strings.Cut(class, ":"); ok {
+		if l, ok := limits[svc]; ok {
+			return l
+		}
+	}
+	return limits["*"]
+}
+
+// generateOrg creates the accounts and seeds security groups in every account and region.
+func generateOrg(ctx context.Context, base aws.Config, n int, regions []string, groups, snapshots int) []string {
+	oc := organizations.NewFromConfig(base)
+	if _, err := oc.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); err != nil {
+		log.Fatal(err)
+	}
+	ids := []string{"123456789012"}
+	for i := 1; i < n; i++ {
+		out, err := oc.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(fmt.Sprintf("acct-%02d", i)),
+			Email: aws.String(fmt.Sprintf("acct-%02d@example.com", i))})
+		if err != nil {
+			log.Fatal(err)
+		}
+		ids = append(ids, aws.ToString(out.CreateAccountStatus.AccountId))
+	}
+	sort.Strings(ids)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, id := range ids {
+		for _, r := range regions {
+			wg.Add(1)
+			go func(id, r string) {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				cfg := awsx.AssumeConfig(base, "123456789012", id, awsx.RoleOptions{RoleName: "OrganizationAccountAccessRole"})
+				cfg.Region = r
+				ec := ec2.NewFromConfig(cfg)
+				for g := 0; g < groups; g++ {
+					sg, err := ec.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(fmt.Sprintf("bench-%d", g)), Description: aws.String("bench")})
+					if err != nil {
+						log.Fatal(err)
+					}
+					_, err = ec.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{{
+						IpProtocol: aws.String("tcp"), FromPort: aws.Int32(int32(1000 + g)), ToPort: aws.Int32(int32(1000 + g)),
+						IpRanges: []ec2types.IpRange{{CidrIp: aws.String(fmt.Sprintf("10.%d.%d.0/24", g%250, len(id)%250))}}}}})
+					if err != nil {
+						log.Fatal(err)
+					}
+				}
+				if snapshots == 0 {
+					return
+				}
+				vol, err := ec.CreateVolume(ctx, &ec2.CreateVolumeInput{AvailabilityZone: aws.String(r + "a"), Size: aws.Int32(1)})
+				if err != nil {
+					log.Fatal(err)
+				}
+				for i := 0; i < snapshots; i++ {
+					if _, err := ec.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{VolumeId: vol.VolumeId}); err != nil {
+						log.Fatal(err)
+					}
+				}
+			}(id, r)
+		}
+	}
+	wg.Wait()
+	return ids
+}
