@@ -85,11 +85,25 @@ func newAthenaTableCmd() *cobra.Command {
 		Short:   "Print (or --run) the CREATE TABLE statement for the archive",
 		Example: "  yagura trail athena table --bucket org-trail-logs --org-id o-abc123 --accounts 111111111111,222222222222",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if f.bucket == "" {
+			if f.bucket == "" || f.orgID == "" && len(f.dirs) == 0 {
+				// Find the bucket from the organization trail, and the o-id from the bucket.
 				ctx, cancel := signalContext(cmd)
 				defer cancel()
-				if _, _, err := f.s3Client(ctx); err != nil {
+				_, client, err := f.s3Client(ctx)
+				if err != nil {
 					return err
+				}
+				if f.orgID == "" {
+					ids, err := (&trail.S3Source{Client: client, Bucket: f.bucket}).OrgIDs(ctx, f.prefix)
+					if err != nil {
+						return err
+					}
+					if len(ids) > 1 {
+						return fmt.Errorf("the bucket holds several organizations (%s): pass --org-id", strings.Join(ids, ", "))
+					}
+					if len(ids) == 1 {
+						f.orgID = ids[0]
+					}
 				}
 			}
 			t := trail.AthenaTable{Name: a.table, Bucket: f.bucket, Prefix: f.prefix, OrgID: f.orgID, Accounts: splitList(f.accounts), Regions: splitList(f.regions)}

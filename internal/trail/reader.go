@@ -454,3 +454,18 @@ func (r *Reader) load(ctx context.Context, key string, buf *bytes.Buffer, gz *gu
 	}
 	return buf.Bytes(), nil
 }
+
+// OrgIDs lists the organization ids (o-...) under [prefix/]AWSLogs/.
+func (s *S3Source) OrgIDs(ctx context.Context, prefix string) ([]string, error) {
+	kids, err := s.children(ctx, basePrefix(prefix, ""))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, k := range kids {
+		if strings.HasPrefix(k, "o-") {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}

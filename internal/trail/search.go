@@ -141,7 +141,7 @@ func (f *Filter) Match(e *Event) bool {
 type Counter struct {
 	Field string
 	mu    sync.Mutex
-	m     map[string]int
+	m     map[string]*int // pointer values: m[k]++ would store the (borrowed) lookup key
 }
 
 // Count is one row of a Counter's result.
@@ -156,7 +156,7 @@ func (c *Counter) Add(e *Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]int{}
+		c.m = map[string]*int{}
 	}
 	found := false
 outer:
@@ -175,15 +175,22 @@ outer:
 			seen[n] = f.Value
 			n++
 		}
-		if _, ok := c.m[f.Value]; ok {
-			c.m[f.Value]++
-		} else {
-			c.m[strings.Clone(f.Value)] = 1
-		}
+		c.inc(f.Value)
 	}
 	if !found {
-		c.m["(none)"]++
+		c.inc("(none)")
 	}
+}
+
+// inc counts v. Event strings point into reused buffers, so a new key is copied, and an
+// existing one is never assigned again: Go updates a string key on assignment.
+func (c *Counter) inc(v string) {
+	if p, ok := c.m[v]; ok {
+		*p++
+		return
+	}
+	n := 1
+	c.m[strings.Clone(v)] = &n
 }
 
 // Result returns the counts, largest first.
@@ -192,7 +199,7 @@ func (c *Counter) Result() []Count {
 	defer c.mu.Unlock()
 	out := make([]Count, 0, len(c.m))
 	for v, n := range c.m {
-		out = append(out, Count{v, n})
+		out = append(out, Count{v, *n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {
