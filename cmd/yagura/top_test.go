@@ -157,8 +157,8 @@ func plantRiskScenario(t *testing.T) riskEnv {
 	for _, name := range []string{"pub", "priv"} {
 		arn := fmt.Sprintf("arn:aws:ec2:us-east-1:%s:instance/%s", member, env.inst[name])
 		fs = append(fs, shtypes.AwsSecurityFinding{SchemaVersion: aws.String("2018-10-08"),
-			Id:          aws.String(fmt.Sprintf("arn:aws:inspector2:us-east-1:%s:finding/%s", member, name)),
-			ProductArn:  aws.String("arn:aws:securityhub:us-east-1::product/aws/inspector"), GeneratorId: aws.String("AWSInspector"),
+			Id:         aws.String(fmt.Sprintf("arn:aws:inspector2:us-east-1:%s:finding/%s", member, name)),
+			ProductArn: aws.String("arn:aws:securityhub:us-east-1::product/aws/inspector"), GeneratorId: aws.String("AWSInspector"),
 			AwsAccountId: aws.String(member), Region: aws.String("us-east-1"), Types: []string{"Software and Configuration Checks/Vulnerabilities/CVE"},
 			CreatedAt: aws.String("2026-11-28T08:00:00.000Z"), UpdatedAt: aws.String("2026-11-28T08:00:00.000Z"),
 			Severity: &shtypes.Severity{Label: shtypes.SeverityLabelCritical}, Title: aws.String("CVE-2024-6387 - openssh"), Description: aws.String("regreSSHion"),
