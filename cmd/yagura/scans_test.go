@@ -22,9 +22,9 @@ import (
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
-// withChecks runs the check catalog after collection, as the checks' own hook does once it is
+// nfWithChecks runs the check catalog after collection, as the checks' own hook does once it is
 // part of the CLI; it is added for the duration of a test.
-func withChecks(t *testing.T) {
+func nfWithChecks(t *testing.T) {
 	t.Helper()
 	saved := scanHooks
 	t.Cleanup(func() { scanHooks = saved })
@@ -45,7 +45,7 @@ func withChecks(t *testing.T) {
 // The same control reported by a yagura check and by Security Hub (S3.14, bucket versioning)
 // is one finding with both sources.
 func TestYaguraAndSecurityHubControlMerge(t *testing.T) {
-	withChecks(t)
+	nfWithChecks(t)
 	srv := mototest.New(t)
 	cfg := srv.Config(t, "us-east-1")
 	member, mcfg := nfOrg(t, cfg)
@@ -58,14 +58,14 @@ func TestYaguraAndSecurityHubControlMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	arn := "arn:aws:s3:::" + bucket
-	f := controlFinding(member, "us-east-1", "x", shtypes.ComplianceStatusFailed)
+	f := nfControlFinding(member, "us-east-1", "x", shtypes.ComplianceStatusFailed)
 	f.Id = aws.String("arn:aws:securityhub:us-east-1:" + member + ":security-control/S3.14/finding/0f1e2d3c")
 	f.GeneratorId = aws.String("security-control/S3.14")
 	f.Compliance.SecurityControlId = aws.String("S3.14")
 	f.Severity = &shtypes.Severity{Label: shtypes.SeverityLabelLow}
 	f.Title = aws.String("S3 general purpose buckets should have versioning enabled")
 	f.Resources = []shtypes.Resource{{Type: aws.String("AwsS3Bucket"), Id: aws.String(arn), Partition: shtypes.PartitionAws, Region: aws.String("us-east-1")}}
-	importFindings(t, mcfg, f)
+	nfImport(t, mcfg, f)
 
 	db := filepath.Join(t.TempDir(), "y.db")
 	if _, err := nfRun(t, "--db", db, "--endpoint-url", srv.URL, "scan", "--role-name", "OrganizationAccountAccessRole",
@@ -92,9 +92,9 @@ func TestYaguraAndSecurityHubControlMerge(t *testing.T) {
 	}
 }
 
-// seedScans writes three finished scans: finding A fails in all of them, B fails in scan 1 and
+// nfSeedScans writes three finished scans: finding A fails in all of them, B fails in scan 1 and
 // passes (resolved) in scan 2, C appears in scan 3.
-func seedScans(t *testing.T, path string) {
+func nfSeedScans(t *testing.T, path string) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, path)
@@ -133,7 +133,7 @@ func seedScans(t *testing.T, path string) {
 func TestScansPruneKeepsHistoryOfOpenFindings(t *testing.T) {
 	mototest.SetTestEnv(t)
 	path := filepath.Join(t.TempDir(), "y.db")
-	seedScans(t, path)
+	nfSeedScans(t, path)
 	ctx := context.Background()
 	db, err := store.Open(ctx, path)
 	if err != nil {
