@@ -539,7 +539,7 @@ func (v *Verifier) verifyChain(ctx context.Context, ds []*digestFile, keys *keyC
 	parallel(ctx, len(jobs), v.workers(), func(i int) {
 		j := jobs[i]
 		r := FileResult{Location: v.loc(j.bucket, j.key), Verdict: Valid}
-		body, _, err := v.fetch(ctx, j.bucket, j.key)
+		sum, err := v.hashLog(ctx, j.bucket, j.key)
 		switch {
 		case err != nil && isNotFound(err):
 			r.Verdict, r.Detail = Missing, "not found"
@@ -548,16 +548,12 @@ func (v *Verifier) verifyChain(ctx context.Context, ds []*digestFile, keys *keyC
 					r.Verdict, r.Detail = Moved, "found at s3://"+j.bucket+"/"+other
 				}
 			}
+		case errors.Is(err, errLogFormat):
+			r.Verdict, r.Detail = Invalid, "invalid format"
 		case err != nil:
 			r.Verdict, r.Detail = Invalid, err.Error()
-		default:
-			raw, err := inflate(body)
-			sum := sha256.Sum256(raw)
-			if err != nil {
-				r.Verdict, r.Detail = Invalid, "invalid format"
-			} else if hex.EncodeToString(sum[:]) != j.hash {
-				r.Verdict, r.Detail = Modified, "hash value doesn't match"
-			}
+		case sum != j.hash:
+			r.Verdict, r.Detail = Modified, "hash value doesn't match"
 		}
 		res[i] = r
 	})
@@ -572,6 +568,27 @@ func (v *Verifier) verifyChain(ctx context.Context, ds []*digestFile, keys *keyC
 		}
 	}
 	return cr
+}
+
+var errLogFormat = errors.New("invalid format")
+
+// hashLog streams a log file through gunzip into SHA-256: CloudTrail hashes the uncompressed
+// bytes. Nothing of the file is kept in memory.
+func (v *Verifier) hashLog(ctx context.Context, bucket, key string) (string, error) {
+	out, err := v.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		return "", err
+	}
+	defer out.Body.Close()
+	zr, err := gzip.NewReader(out.Body)
+	if err != nil {
+		return "", errLogFormat
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, zr); err != nil {
+		return "", errLogFormat
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // QuietS3 stops the SDK from logging each GetObject whose response carries no checksum
