@@ -73,10 +73,11 @@ func collectChecks(ctx context.Context, t *collect.Target, sink collect.Sink) er
 // client speaks the Support API's AWS JSON 1.1 protocol. The AWS SDK for Go's Support module
 // is not among the modules this project can use, so the two calls are made by hand: signed
 // with the SDK's SigV4 signer, sent through the configuration's HTTP client (so emulator
-// endpoints, proxies and CA bundles apply) and answered errors turned into smithy API errors
-// (so awsx.Classify sees their codes). These calls do not pass through the SDK's middleware and
-// are therefore not counted in the task's call statistics; Trusted Advisor needs one call per
-// check, about twenty per account.
+// endpoints, proxies and CA bundles apply) answered errors turned into smithy API errors
+// (so awsx.Classify sees their codes) and retried with the configuration's retryer. These calls
+// do not pass through the SDK's middleware, so the client-side rate limiter does not pace them
+// and the task's call statistics do not count them; Trusted Advisor needs one call per
+// security check, about twenty per account.
 type client struct {
 	cfg      aws.Config
 	region   string
@@ -104,7 +105,31 @@ func newClient(cfg aws.Config, partition string) *client {
 	return &client{cfg: cfg, region: region, endpoint: endpoint, signer: v4.NewSigner()}
 }
 
+// call makes one Support API call, retrying what the configuration's retryer retries
+// (throttling, transient errors) with its backoff, as the SDK clients do.
 func (c *client) call(ctx context.Context, op string, in, out any) error {
+	var retryer aws.Retryer
+	if c.cfg.Retryer != nil {
+		retryer = c.cfg.Retryer()
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.once(ctx, op, in, out)
+		if err == nil || retryer == nil || attempt >= retryer.MaxAttempts() || !retryer.IsErrorRetryable(err) {
+			return err
+		}
+		delay, derr := retryer.RetryDelay(attempt, err)
+		if derr != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (c *client) once(ctx context.Context, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err

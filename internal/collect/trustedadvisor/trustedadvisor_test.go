@@ -101,3 +101,24 @@ func TestTrustedAdvisorErrors(t *testing.T) {
 		})
 	}
 }
+
+// A throttled call is retried with the configuration's retryer, as SDK clients do.
+func TestTrustedAdvisorRetriesThrottling(t *testing.T) {
+	throttled := 0
+	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
+		if r.Target == "DescribeTrustedAdvisorChecks" && throttled == 0 {
+			throttled++
+			nativetest.Error(w, 400, "ThrottlingException", "Rate exceeded")
+			return
+		}
+		switch r.Target {
+		case "DescribeTrustedAdvisorChecks":
+			nativetest.JSON(w, taChecks)
+		default:
+			nativetest.JSON(w, taEmpty)
+		}
+	})
+	if _, err := collecttest.Run(t, "trustedadvisor.checks", cfg, taAccount, "us-east-1"); err != nil || throttled != 1 {
+		t.Fatalf("err %v after %d throttles", err, throttled)
+	}
+}
