@@ -58,11 +58,11 @@ func main() {
 	mbps := func(d time.Duration) float64 { return float64(raw) / 1e6 / d.Seconds() }
 	results := map[string]float64{}
 	cpuRate := map[string]float64{}
-	fmt.Printf("  %-44s %10s  %7s  %14s\n", "", "wall MB/s", "wall s", "MB per CPU-s")
+	fmt.Printf("  %-50s %10s  %7s  %14s\n", "", "wall MB/s", "wall s", "MB per CPU-s")
 	row := func(name string, m measure, note string) {
 		results[name] = mbps(m.wall)
 		cpuRate[name] = float64(raw) / 1e6 / m.cpu.Seconds()
-		fmt.Printf("  %-44s %10.1f  %7.2f  %14.1f  %s\n", name, mbps(m.wall), m.wall.Seconds(), cpuRate[name], note)
+		fmt.Printf("  %-50s %10.1f  %7.2f  %14.1f  %s\n", name, mbps(m.wall), m.wall.Seconds(), cpuRate[name], note)
 	}
 
 	// Warm the page cache so every reader starts from the same place.
@@ -105,6 +105,18 @@ func main() {
 	h := trail.NewHunter(rules)
 	d, st = runReader(dir, h.Observe)
 	row(fmt.Sprintf("yagura trail hunt (%d built-in rules)", len(rules)), d, fmt.Sprintf("%d matching events, %d alerts", st.Matched, len(h.Alerts())))
+
+	// The same work through the real command line, as users run it.
+	bin := filepath.Join(dir, "yagura-bench-bin")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/yagura").CombinedOutput(); err != nil {
+		fmt.Printf("  yagura binary: skipped, go build ./cmd/yagura failed: %s\n", strings.TrimSpace(string(out)))
+	} else {
+		defer os.Remove(bin)
+		m := runCmd(bin, "trail", "hunt", "--dir", dir, "--since", "2000-01-01", "--known-accounts", strings.Join(accounts, ","), "--format", "json", "-q")
+		row("yagura trail hunt (the binary, --format json)", m, "")
+		m = runCmd(bin, "trail", "search", "--dir", dir, "--since", "2000-01-01", "--event-name", "ConsoleLogin", "--format", "jsonl", "-q")
+		row("yagura trail search (the binary, --format jsonl)", m, "")
+	}
 
 	fmt.Println()
 	fmt.Println("  wall-clock ratios (what a user sees now, on this machine's current load):")
@@ -179,6 +191,18 @@ func split(files []string, n int) [][]string {
 		out[i%n] = append(out[i%n], f)
 	}
 	return out
+}
+
+// runCmd runs a command with its output discarded.
+func runCmd(name string, args ...string) measure {
+	c0 := cpuChildren()
+	t0 := time.Now()
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		fatal(fmt.Errorf("%s: %w", name, err))
+	}
+	return measure{wall: time.Since(t0), cpu: cpuChildren() - c0}
 }
 
 func runZcat(files []string, procs int) measure {
