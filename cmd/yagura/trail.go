@@ -101,7 +101,22 @@ func (f *trailFlags) s3Client(ctx context.Context) (aws.Config, *s3.Client, erro
 			f.prefix = loc.Prefix
 		}
 	}
-	return cfg, s3.NewFromConfig(cfg, awsx.S3Options(cfg), trail.QuietS3), nil
+	client := s3.NewFromConfig(cfg, awsx.S3Options(cfg), trail.QuietS3)
+	// The archive bucket often lives in another region than the caller's home region; talk to
+	// it there rather than through redirects.
+	if loc, err := client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: &f.bucket}); err == nil {
+		region := string(loc.LocationConstraint)
+		switch region {
+		case "":
+			region = "us-east-1"
+		case "EU":
+			region = "eu-west-1"
+		}
+		if region != cfg.Region {
+			client = s3.NewFromConfig(cfg, awsx.S3Options(cfg), trail.QuietS3, func(o *s3.Options) { o.Region = region })
+		}
+	}
+	return cfg, client, nil
 }
 
 func (f *trailFlags) reader(ctx context.Context) (*trail.Reader, error) {
