@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -98,6 +99,10 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 	if o.Collectors == nil {
 		o.Collectors = collect.All()
 	}
+	// Evaluation allocates many short-lived decode buffers while the live heap stays small
+	// (indexes plus a bounded queue): trading some memory for fewer collections roughly halves
+	// the time spent in the garbage collector.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	cov, err := src.Coverage(ctx)
 	if err != nil {
 		return Stats{}, err
@@ -197,11 +202,12 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 		go func() {
 			defer wg.Done()
 			for rs := range jobs {
-				var res []evalResult
+				res := make([]evalResult, 0, len(rs)*len(byType[rs[0].Type]))
 				for _, r := range rs {
 					x := NewRes(r)
+					col := env.CollectorKey(r.Type, r.AccountID, r.Region)
 					for _, c := range byType[r.Type] {
-						res = append(res, evalResource(env, c, x))
+						res = append(res, evalResource(env, c, x, col))
 					}
 				}
 				atomic.AddInt64(&nres, int64(len(rs)))
@@ -248,8 +254,8 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func evalResource(env *Env, c *Check, r *Res) (er evalResult) {
-	er = evalResult{c: c, r: r.Resource, col: env.CollectorKey(r.Type, r.AccountID, r.Region)}
+func evalResource(env *Env, c *Check, r *Res, col string) (er evalResult) {
+	er = evalResult{c: c, r: r.Resource, col: col}
 	defer func() {
 		// A check that panics on unexpected input reports ERROR for that resource rather than
 		// taking the scan down.

@@ -92,7 +92,7 @@ func evalOne(t *testing.T, id string, e *Env, r *inventory.Resource) Result {
 	if c == nil {
 		t.Fatalf("no check %s", id)
 	}
-	return evalResource(e, c, NewRes(r)).res
+	return evalResource(e, c, NewRes(r), e.CollectorKey(r.Type, r.AccountID, r.Region)).res
 }
 
 // evalUnit evaluates one account/region check as the engine does (coverage included).
