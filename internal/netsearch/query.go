@@ -412,10 +412,16 @@ func (q Query) notIPMatches(ctx context.Context, src Source) ([]Match, error) {
 	return out, nil
 }
 
+// sortMatches orders by account, region, kind, resource, direction and rule. It sorts pointers:
+// a query can match thousands of rules and moving the structs themselves dominated its cost.
 func sortMatches(ms []Match) {
 	kindOrder := map[string]int{KindSecurityGroup: 0, KindNetworkACL: 1, KindBucketPolicy: 2}
-	sort.SliceStable(ms, func(i, j int) bool {
-		a, b := ms[i], ms[j]
+	ptrs := make([]*Match, len(ms))
+	for i := range ms {
+		ptrs[i] = &ms[i]
+	}
+	sort.SliceStable(ptrs, func(i, j int) bool {
+		a, b := ptrs[i], ptrs[j]
 		if a.AccountID != b.AccountID {
 			return a.AccountID < b.AccountID
 		}
@@ -444,6 +450,11 @@ func sortMatches(ms []Match) {
 		}
 		return a.CIDR < b.CIDR
 	})
+	sorted := make([]Match, len(ms))
+	for i, p := range ptrs {
+		sorted[i] = *p
+	}
+	copy(ms, sorted)
 }
 
 // IndexSource reads candidates with index lookups: per prefix length present, one point lookup

@@ -85,14 +85,14 @@ func (w *NetRuleWriter) Put(ctx context.Context, r *NetRule) error {
 		if err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO netrules (scan_id, `+netRuleCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO netrules (scan_id, seq, `+netRuleCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 		if err != nil {
 			tx.Rollback()
 			return err
 		}
 		w.tx, w.stmt = tx, stmt
 	}
-	if _, err := w.stmt.ExecContext(ctx, w.scanID, r.Family, r.PrefixLen, r.Start, r.End, r.AccountID, r.Region, r.ResourceARN,
+	if _, err := w.stmt.ExecContext(ctx, w.scanID, w.total, r.Family, r.PrefixLen, r.Start, r.End, r.AccountID, r.Region, r.ResourceARN,
 		r.ResourceType, r.ResourceName, r.Kind, r.Direction, r.Protocol, r.FromPort, r.ToPort, r.RuleNumber, r.Action, r.RuleID,
 		r.Description, r.Sid, r.Effect, r.Condition, r.CIDR, r.PrefixListID); err != nil {
 		w.abort()
@@ -228,7 +228,7 @@ func (db *DB) NetRulesByCondition(ctx context.Context, scanID int64, kind string
 	for _, c := range conditions {
 		args = append(args, c)
 	}
-	rows, err := db.SQL.QueryContext(ctx, `SELECT `+netRuleCols+` FROM netrules WHERE scan_id = ? AND kind = ? AND condition IN (`+
+	rows, err := db.SQL.QueryContext(ctx, `SELECT `+netRuleCols+` FROM netrules INDEXED BY netrules_kind WHERE scan_id = ? AND kind = ? AND condition IN (`+
 		strings.TrimSuffix(strings.Repeat("?,", len(conditions)), ",")+`) ORDER BY resource_arn, rule_id`, args...)
 	if err != nil {
 		return err

@@ -3,11 +3,15 @@
 -- queries with index lookups instead of reading every rule.
 -- net_start/net_end: the first and last address of the CIDR as 16 bytes (IPv4 as IPv4-mapped
 -- IPv6), so that blob order is address order for both families.
+-- WITHOUT ROWID, keyed by (scan, family, prefix length, network start): the rules a point lookup
+-- finds are stored together in the key's b-tree leaves, so a lookup reads a few adjacent pages
+-- instead of one random table page per rule.
 CREATE TABLE netrules (
   scan_id        INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
   family         INTEGER NOT NULL,           -- 4 | 6
   prefix_len     INTEGER NOT NULL,           -- in the family's own bits (0-32 or 0-128)
   net_start      BLOB NOT NULL,
+  seq            INTEGER NOT NULL,           -- order of extraction, unique within the scan
   net_end        BLOB NOT NULL,
   account_id     TEXT NOT NULL,
   region         TEXT NOT NULL,
@@ -27,9 +31,9 @@ CREATE TABLE netrules (
   effect         TEXT NOT NULL DEFAULT '',
   condition      TEXT NOT NULL DEFAULT '',   -- IpAddress | NotIpAddress (policy operator as written)
   cidr           TEXT NOT NULL,              -- the CIDR as written in the rule
-  prefix_list_id TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX netrules_addr ON netrules (scan_id, family, prefix_len, net_start);
+  prefix_list_id TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (scan_id, family, prefix_len, net_start, seq)
+) WITHOUT ROWID;
 CREATE INDEX netrules_kind ON netrules (scan_id, kind, condition);
 
 -- One row per scan whose rules were extracted (a scan may have none), with the prefix lengths
