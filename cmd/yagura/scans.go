@@ -36,7 +36,14 @@ func nativeFindingsHook(*scan.Scanner) {
 func controlIndex() native.ControlIndex {
 	ix := native.ControlIndex{}
 	for _, c := range check.All() {
-		ix.Add(c.ID, c.ResourceType, c.Controls)
+		cc := native.ControlCheck{CheckID: c.ID, ResourceType: c.ResourceType}
+		switch c.Scope {
+		case check.PerAccount:
+			cc.Scope, cc.UnitARN = "account", check.UnitARN
+		case check.PerRegion:
+			cc.Scope, cc.UnitARN = "region", check.UnitARN
+		}
+		ix.AddCheck(cc, c.Controls)
 	}
 	return ix
 }

@@ -21,6 +21,11 @@ import (
 type ControlCheck struct {
 	CheckID      string
 	ResourceType string
+	// Scope is "" for checks of a resource, "account" or "region" for checks of an account's or
+	// an account-region's settings, whose findings carry UnitARN(partition, account, region)
+	// (region "global" for the account) instead of a resource's ARN.
+	Scope   string
+	UnitARN func(partition, account, region string) string
 }
 
 // ControlIndex maps a control id (fsbp:EC2.19) to the yagura checks that implement it.
@@ -28,21 +33,42 @@ type ControlIndex map[string][]ControlCheck
 
 // Add records that check implements controls on resourceType.
 func (ix ControlIndex) Add(checkID, resourceType string, controls []string) {
-	for _, c := range controls {
-		ix[c] = append(ix[c], ControlCheck{CheckID: checkID, ResourceType: resourceType})
+	ix.AddCheck(ControlCheck{CheckID: checkID, ResourceType: resourceType}, controls)
+}
+
+// AddCheck records that c implements controls.
+func (ix ControlIndex) AddCheck(c ControlCheck, controls []string) {
+	for _, control := range controls {
+		ix[control] = append(ix[control], c)
 	}
 }
 
 // Adopt gives a Security Hub control finding the identity of the yagura check finding for the
 // same control and resource, and reports whether it did. Only a check of the finding's own
 // resource type qualifies: a control can be implemented by several checks (per bucket and per
-// account), and merging across resource types would merge different problems.
+// account), and merging across resource types would merge different problems. A control that
+// Security Hub reports on the account (ASFF AwsAccount) matches a yagura check of the account
+// or account-region, and takes that check's unit ARN and resource type.
 func (ix ControlIndex) Adopt(f *finding.Finding) bool {
 	if f.Source != SourceSecurityHub || f.ResourceARN == "" {
 		return false
 	}
+	account := f.ResourceType == "AWS::::Account"
 	for _, control := range f.Controls {
 		for _, c := range ix[control] {
+			if account && c.Scope != "" && c.UnitARN != nil {
+				// Security Hub reports account-level controls on the account; yagura on its
+				// account (or account-region) unit.
+				region := f.Region
+				if c.Scope == "account" {
+					region = "global"
+				}
+				f.ResourceARN = c.UnitARN(partitionOf(f.SourceID), f.AccountID, region)
+				f.ResourceType = c.ResourceType
+				f.ID = finding.StableID(SourceYagura, c.CheckID, f.ResourceARN)
+				f.CheckID = c.CheckID
+				return true
+			}
 			if c.ResourceType == f.ResourceType {
 				f.ID = finding.StableID(SourceYagura, c.CheckID, f.ResourceARN)
 				f.CheckID = c.CheckID

@@ -403,3 +403,27 @@ func TestControlIndexAdopt(t *testing.T) {
 		t.Errorf("GuardDuty finding adopted")
 	}
 }
+
+// Security Hub reports account-level controls on the account; they merge with the yagura check
+// of the account or account-region.
+func TestControlIndexAdoptAccountLevel(t *testing.T) {
+	var out struct{ Findings []shtypes.AwsSecurityFinding }
+	load(t, "asff.json", &out)
+	unit := func(partition, account, region string) string {
+		if region == "global" {
+			return "arn:" + partition + "::" + account + ":account"
+		}
+		return "arn:" + partition + "::" + account + ":region/" + region
+	}
+	ix := native.ControlIndex{}
+	ix.AddCheck(native.ControlCheck{CheckID: "config.recorder_on", ResourceType: "AWS::Config::RecorderStatus", Scope: "region", UnitARN: unit},
+		[]string{"fsbp:Config.1"})
+	f := native.FromASFF(&out.Findings[4]) // Config.1 on AWS::::Account:111122223333 in eu-west-1
+	if !ix.Adopt(f) {
+		t.Fatal("account-level control not adopted")
+	}
+	arn := "arn:aws::111122223333:region/eu-west-1"
+	if f.ResourceARN != arn || f.ResourceType != "AWS::Config::RecorderStatus" || f.ID != finding.StableID("yagura", "config.recorder_on", arn) {
+		t.Errorf("adopted %s %s %s", f.ResourceARN, f.ResourceType, f.ID)
+	}
+}
