@@ -99,7 +99,8 @@ type Graph struct {
 	dbs       map[NodeID]*dbInstance
 	functions map[NodeID]*function
 	clusters  map[NodeID]*cluster
-	buckets   []NodeID
+	buckets   map[string][]NodeID // by account
+	reachOf   map[string][]Reach  // RoleReach, memoized
 	roles     map[string]*role
 	profiles  map[string][]string // profile ARN -> role ARNs
 	policies  map[string]json.RawMessage
@@ -122,6 +123,7 @@ func NewBuilder() *Builder {
 		dbs: map[NodeID]*dbInstance{}, functions: map[NodeID]*function{}, clusters: map[NodeID]*cluster{},
 		roles: map[string]*role{}, profiles: map[string][]string{}, policies: map[string]json.RawMessage{},
 		trustedBy: map[string][]string{}, publicBuckets: map[NodeID][]string{},
+		buckets: map[string][]NodeID{}, reachOf: map[string][]Reach{},
 	}}
 }
 
@@ -277,7 +279,7 @@ func (b *Builder) Add(r *inventory.Resource) {
 			g.tgs[id] = tg
 		}
 	case TypeBucket:
-		g.buckets = append(g.buckets, id)
+		g.buckets[r.AccountID] = append(g.buckets[r.AccountID], id)
 	case TypeDB:
 		var c struct {
 			PubliclyAccessible *bool

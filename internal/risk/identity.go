@@ -253,6 +253,15 @@ func SensitivityLevel(v string) float64 {
 // RoleReach lists what a role reaches: administrator of its account, the buckets of its account
 // it can read or write, and roles of other accounts that trust it and that it may assume.
 func (g *Graph) RoleReach(roleARN string) []Reach {
+	if r, ok := g.reachOf[roleARN]; ok {
+		return r
+	}
+	r := g.roleReach(roleARN)
+	g.reachOf[roleARN] = r
+	return r
+}
+
+func (g *Graph) roleReach(roleARN string) []Reach {
 	ro := g.roles[roleARN]
 	if ro == nil {
 		return nil
@@ -261,11 +270,8 @@ func (g *Graph) RoleReach(roleARN string) []Reach {
 	if ro.Admin != "" {
 		out = append(out, Reach{Kind: "administrator", ARN: "arn:aws:iam::" + ro.account + ":root", Name: "administrator of account " + ro.account, Access: "full", Via: ro.Admin})
 	}
-	for _, b := range g.buckets {
+	for _, b := range g.buckets[ro.account] {
 		n := g.Nodes[b]
-		if n.Account != ro.account {
-			continue
-		}
 		r, w := grantCovers(ro.reads, n.ARN), grantCovers(ro.writes, n.ARN)
 		if r == "" && w == "" {
 			continue
