@@ -72,8 +72,12 @@ type worldRule struct {
 
 // worldIngress lists rules that admit traffic to one of ports from anywhere (IPv4 and/or IPv6),
 // including rules that reference a prefix list containing 0.0.0.0/0 or ::/0. ports nil = any.
-func worldIngress(e *Env, r *Res, sg *sgConfig, ports []int32, v4, v6 bool) []worldRule {
+//
+// A rule that references a prefix list which could not be read makes the answer unknown: the
+// problem is returned instead of a guess.
+func worldIngress(e *Env, r *Res, sg *sgConfig, ports []int32, v4, v6 bool) ([]worldRule, string) {
 	var out []worldRule
+	problem := ""
 	for i := range sg.IpPermissions {
 		p := &sg.IpPermissions[i]
 		var matched int32 = -1
@@ -106,10 +110,15 @@ func worldIngress(e *Env, r *Res, sg *sgConfig, ports []int32, v4, v6 bool) []wo
 			}
 		}
 		for _, pl := range p.PrefixListIds {
+			found := false
 			for _, x := range e.List(TypePrefixList, r.AccountID, r.Region) {
 				c, err := decode[prefixListConfig](x)
 				if err != nil || c.PrefixListId != pl.PrefixListId {
 					continue
+				}
+				found = true
+				if _, reason := x.ErrorOf("Entries"); reason != "" {
+					problem = "entries of prefix list " + pl.PrefixListId + " unreadable: " + reason
 				}
 				for _, en := range c.Entries {
 					if v4 && isWorld4(en.Cidr) || v6 && isWorld6(en.Cidr) {
@@ -117,12 +126,17 @@ func worldIngress(e *Env, r *Res, sg *sgConfig, ports []int32, v4, v6 bool) []wo
 					}
 				}
 			}
+			if !found {
+				if p := e.InputProblem(TypePrefixList, r.AccountID, r.Region); p != "" {
+					problem = "rule references prefix list " + pl.PrefixListId + ", which could not be read: " + p
+				}
+			}
 		}
 		for _, s := range sources {
 			out = append(out, worldRule{Source: s, Ports: p.portText(), Port: matched})
 		}
 	}
-	return out
+	return out, problem
 }
 
 func sgCheck(id, title string, controls []string, sev finding.Severity, ports []int32, v4, v6 bool, risk string) {
@@ -138,8 +152,12 @@ func sgCheck(id, title string, controls []string, sev finding.Severity, ports []
 			if err != nil {
 				return Errorf("%v", err)
 			}
-			if rules := worldIngress(e, r, sg, ports, v4, v6); len(rules) > 0 {
+			rules, problem := worldIngress(e, r, sg, ports, v4, v6)
+			if len(rules) > 0 {
 				return Fail(fmt.Sprintf("%s allows %s from %s", sg.GroupId, rules[0].Ports, rules[0].Source), map[string]any{"rules": rules})
+			}
+			if problem != "" {
+				return Errorf("%s", problem)
 			}
 			return Pass("no matching ingress rule from the internet", nil)
 		},
@@ -212,13 +230,17 @@ func init() {
 				return Errorf("%v", err)
 			}
 			var bad []worldRule
-			for _, w := range worldIngress(e, r, sg, nil, true, true) {
+			rules, problem := worldIngress(e, r, sg, nil, true, true)
+			for _, w := range rules {
 				if w.Ports != "tcp 80" && w.Ports != "tcp 443" {
 					bad = append(bad, w)
 				}
 			}
 			if len(bad) > 0 {
 				return Fail(fmt.Sprintf("%s allows %s from %s", sg.GroupId, bad[0].Ports, bad[0].Source), map[string]any{"rules": bad})
+			}
+			if problem != "" {
+				return Errorf("%s", problem)
 			}
 			return Pass("internet ingress limited to ports 80 and 443", nil)
 		},

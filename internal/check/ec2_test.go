@@ -44,6 +44,11 @@ func TestSecurityGroups(t *testing.T) {
 		{"https only authorized", finding.Pass, "", web("ec2.sg_ingress_only_authorized_ports")},
 		{"udp 53 unauthorized", finding.Fail, "", udp("ec2.sg_ingress_only_authorized_ports")},
 		{"udp 53 not ssh", finding.Pass, "", udp("ec2.sg_ingress_ssh_world")},
+		{"prefix lists unreadable", finding.Error, "pl-other", func(t *testing.T) Result {
+			cfg := `{"GroupId":"sg-1","IpPermissions":[{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"PrefixListIds":[{"PrefixListId":"pl-other"}]}]}`
+			e := newTestEnv(withCoverage(okCoverage(), TypePrefixList, store.CoverageDenied, "AccessDenied"))
+			return evalOne(t, "ec2.sg_ingress_ssh_world", e, res(TypeSecurityGroup, "arn:aws:ec2:us-east-1:111122223333:security-group/sg-1", cfg, nil))
+		}},
 	})
 }
 
