@@ -156,6 +156,7 @@ func main() {
 	total := flag.Int("resources", 100000, "resources in the synthetic organization")
 	accounts := flag.Int("accounts", 50, "accounts")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the analysis here")
+	memprofile := flag.String("memprofile", "", "write a heap profile at the end here")
 	flag.Parse()
 	per := *total / *accounts
 
@@ -197,6 +198,18 @@ func main() {
 	sum := stage{build.wall + exposure.wall + walk.wall + score.wall, build.cpu + exposure.cpu + walk.cpu + score.cpu}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	inUse := ms.HeapInuse
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	runtime.KeepAlive(g)
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(paths)
+	if *memprofile != "" {
+		if f, err := os.Create(*memprofile); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	fmt.Printf("resources %d in %d accounts, %d graph nodes, %d failed findings\n", count, *accounts, len(g.Nodes), len(fs))
 	fmt.Printf("baseline: generate + encode inventory  %v\n", base)
 	fmt.Printf("build graph (incl. generating)         %v\n", build)
@@ -204,6 +217,6 @@ func main() {
 	fmt.Printf("attack paths                           %v  (%d paths)\n", walk, len(paths))
 	fmt.Printf("score findings                         %v  (%d scored)\n", score, len(fs)+len(paths))
 	fmt.Printf("total                                  %v  = %.2fx baseline (cpu)\n", sum, float64(sum.cpu)/float64(max(base.cpu, 1)))
-	fmt.Printf("peak RSS %.1f MiB, heap in use at end %.1f MiB, total allocated %.1f MiB\n",
-		float64(peakRSS())/(1<<20), float64(ms.HeapInuse)/(1<<20), float64(ms.TotalAlloc)/(1<<20))
+	fmt.Printf("peak RSS %.1f MiB; heap in use at end %.1f MiB, live after GC %.1f MiB (graph, exposures, findings, paths); total allocated %.1f MiB\n",
+		float64(peakRSS())/(1<<20), float64(inUse)/(1<<20), float64(ms.HeapAlloc)/(1<<20), float64(ms.TotalAlloc)/(1<<20))
 }
