@@ -248,3 +248,79 @@ func TestTrustedAdvisorWithoutSupportPlanIsSkipped(t *testing.T) {
 		t.Fatalf("no coverage for trustedadvisor.checks: %+v", cov)
 	}
 }
+
+// nfWriteScans writes one finished scan per element, each putting the given findings.
+func nfWriteScans(t *testing.T, path string, scans ...[]*finding.Finding) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, fs := range scans {
+		id, err := db.CreateScan(ctx, "arn:aws:iam::111122223333:user/test", "111122223333", "", map[string]any{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := db.NewFindingWriter(id)
+		for _, f := range fs {
+			if err := w.Put(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FinishScan(ctx, id, store.ScanComplete, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Each finding's events between the two scans reduce to its net change.
+func TestDiffReducesEventsToNetChange(t *testing.T) {
+	mototest.SetTestEnv(t)
+	mk := func(id string, st finding.Status) *finding.Finding {
+		return &finding.Finding{ID: id, Source: "guardduty", Status: st, Severity: finding.Medium, AccountID: "111122223333",
+			Region: "us-east-1", Title: "finding " + id}
+	}
+	path := filepath.Join(t.TempDir(), "y.db")
+	nfWriteScans(t, path,
+		[]*finding.Finding{mk("reopened", finding.Fail), mk("fixed", finding.Fail), mk("pass", finding.Pass)},
+		[]*finding.Finding{mk("reopened", finding.Pass), mk("fixed", finding.Fail), mk("pass", finding.Pass), mk("blip", finding.Fail)},
+		[]*finding.Finding{mk("reopened", finding.Fail), mk("fixed", finding.Pass), mk("pass", finding.Pass), mk("blip", finding.Pass), mk("fresh", finding.Fail)},
+	)
+	changes := func(res diffResult) map[string]string {
+		m := map[string]string{}
+		for _, c := range res.Findings {
+			m[c.ID] = c.Change
+		}
+		return m
+	}
+	got := changes(nfDiff(t, path, "--no-resources"))
+	want := map[string]string{"reopened": changeReopened, "fixed": changeResolved, "blip": changeResolved, "fresh": changeNew}
+	if len(got) != len(want) {
+		t.Errorf("diff 2→3: %v, want %v", got, want)
+	}
+	for id, c := range want {
+		if got[id] != c {
+			t.Errorf("diff 2→3, %s: %q, want %q", id, got[id], c)
+		}
+	}
+	// From scan 1: "blip" appeared and went away in between (no news); "reopened" was resolved and
+	// reopened (reopened); a finding that is new but passing is no news either.
+	got = changes(nfDiff(t, path, "--from", "1", "--to", "3", "--no-resources"))
+	want = map[string]string{"reopened": changeReopened, "fixed": changeResolved, "fresh": changeNew}
+	if len(got) != len(want) {
+		t.Errorf("diff 1→3: %v, want %v", got, want)
+	}
+	for id, c := range want {
+		if got[id] != c {
+			t.Errorf("diff 1→3, %s: %q, want %q", id, got[id], c)
+		}
+	}
+	if _, err := nfRun(t, "--db", path, "diff", "--from", "3", "--to", "2"); err == nil {
+		t.Errorf("--from newer than --to accepted")
+	}
+}
