@@ -181,7 +181,7 @@ func (a *Analysis) pathFinding(n Node, ex Exposure, ws []Weakness, whats, relate
 			name, ex.Ports(), ex.Through, strings.Join(whats, "; "), roleARN, r.Access, target, r.Via),
 		Evidence:    raw,
 		Remediation: "Break the chain at its cheapest link: remove the internet exposure, fix the weakness (patch, require IMDSv2), or reduce the role's permissions.",
-		Collector:   Collector + "||global",
+		Collector:   Collector + "|" + n.Account + "|global",
 	}
 }
 

@@ -90,10 +90,25 @@ func Run(ctx context.Context, db *store.DB, scanID int64, w Weights) (Result, er
 	if err := fw.Close(); err != nil {
 		return res, err
 	}
-	// Record the task so that paths no longer found are resolved, not left open forever.
-	if err := db.PutCoverage(ctx, scanID, store.Coverage{Region: "global", Collector: Collector, Service: "risk",
-		Status: store.CoverageOK, Items: int64(len(paths))}); err != nil {
+	// Record the task per account so that paths no longer found are resolved, not left open
+	// forever (store.FinalizeFindings matches a finding's collector|account|region to coverage).
+	accts, err := db.Accounts(ctx, scanID)
+	if err != nil {
 		return res, err
+	}
+	perAccount := map[string]int64{}
+	for _, p := range paths {
+		perAccount[p.AccountID]++
+	}
+	for _, ac := range accts {
+		c := store.Coverage{AccountID: ac.ID, Region: "global", Collector: Collector, Service: "risk", Status: store.CoverageOK, Items: perAccount[ac.ID]}
+		if ac.Access == "denied" || ac.Access == "error" {
+			// Nothing was seen there: a missing path proves nothing, keep the old ones open.
+			c.Status, c.Reason = store.CoverageSkipped, "account not readable ("+ac.Access+"): "+ac.AccessReason
+		}
+		if err := db.PutCoverage(ctx, scanID, c); err != nil {
+			return res, err
+		}
 	}
 	res.AttackPaths = len(paths)
 	inRun := map[string]bool{}
