@@ -103,7 +103,7 @@ func TestChecksRun(t *testing.T) {
 	for _, f := range fs {
 		got[f.CheckID+" "+f.ResourceARN] = f.Status
 	}
-	if got["ec2.sg_ingress_ssh_world "+sg.ARN] != "FAIL" || got["guardduty.enabled arn:aws::123456789012:region/us-east-1"] != "ERROR" {
+	if got["ec2.sg_ingress_ssh_world "+sg.ARN] != "FAIL" || got["guardduty.enabled arn:aws:guardduty:us-east-1:123456789012:account-status"] != "ERROR" {
 		t.Fatalf("findings: %+v", fs)
 	}
 }

@@ -65,6 +65,12 @@ type Check struct {
 	// evaluation). For PerRegion/PerAccount checks the first input names the collector whose
 	// coverage decides the unit's ERROR and the finding's Collector.
 	Inputs []string `json:"inputs,omitempty"`
+	// Subject, for PerRegion/PerAccount checks, is the ARN template of what a result is about,
+	// with {partition}, {account} and {region}: usually the synthetic ARN of the setting the
+	// collector writes. Every result of the check (PASS, FAIL or ERROR) carries it, so a
+	// finding keeps its id when its input becomes unreadable. Default: the account or
+	// account-region ARN of UnitARN.
+	Subject string `json:"-"`
 	// Needs lists Config attributes whose read failure (Resource.Errors) makes the result ERROR.
 	Needs []string `json:"-"`
 

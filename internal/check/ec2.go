@@ -354,7 +354,7 @@ func init() {
 		})
 
 	Register(&Check{
-		ID: "ec2.ebs_default_encryption", Title: "EBS default encryption should be enabled",
+		ID: "ec2.ebs_default_encryption", Subject: "arn:{partition}:ec2:{region}:{account}:ebs-encryption-by-default", Title: "EBS default encryption should be enabled",
 		Severity: finding.Medium, ResourceType: TypeEBSDefault, Scope: PerRegion, Inputs: []string{TypeEBSDefault},
 		Controls: []string{"fsbp:EC2.7", "cis-aws-3.0:2.2.1"}, Risk: "New volumes and snapshots may be created unencrypted.",
 		Remediation: Remediation{CLI: "aws ec2 enable-ebs-encryption-by-default --region REGION", Console: "EC2 > Settings (Data protection and security) > EBS encryption > Always encrypt new EBS volumes", Doc: "https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html"},

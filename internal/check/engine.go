@@ -289,6 +289,13 @@ func evalScope(env *Env, c *Check, u Unit) (er evalResult) {
 			er.res = Errorf("check %s failed: %v", c.ID, p)
 		}
 	}()
+	defer func() {
+		// The subject is the same whatever the status, so that the finding id is stable.
+		er.res.ARN = SubjectARN(c, u)
+		if c.Subject != "" && er.res.Type == "" {
+			er.res.Type = c.ResourceType
+		}
+	}()
 	for _, in := range c.Inputs {
 		if p := env.InputProblem(in, u.Account, region); p != "" {
 			er.res = Errorf("%s", p)
@@ -297,6 +304,18 @@ func evalScope(env *Env, c *Check, u Unit) (er evalResult) {
 	}
 	er.res = c.EvalScope(env, u)
 	return er
+}
+
+// SubjectARN is the ARN the results of an account- or region-level check carry for a unit.
+func SubjectARN(c *Check, u Unit) string {
+	if c.Subject == "" {
+		return UnitARN(u.Partition, u.Account, u.Region)
+	}
+	p := u.Partition
+	if p == "" {
+		p = "aws"
+	}
+	return strings.NewReplacer("{partition}", p, "{account}", u.Account, "{region}", u.Region).Replace(c.Subject)
 }
 
 func gapResults(env *Env, typ string, checks []*Check) []evalResult {

@@ -81,6 +81,11 @@ func TestEvaluateEndToEnd(t *testing.T) {
 	if g := sink.find("efs.encrypted", UnitARN("", acct, "global")); g != nil && g.Status != finding.Error {
 		t.Fatalf("efs: %+v", g)
 	}
+	// A region-level result keeps its subject ARN when its input is missing, so its id is the
+	// same as when it passed or failed.
+	if g := sink.find("guardduty.enabled", "arn:aws:guardduty:us-east-1:111122223333:account-status"); g == nil || g.Status != finding.Error {
+		t.Fatalf("guardduty without input: %+v", g)
+	}
 	if st.Fail == 0 || st.Pass == 0 || st.Error == 0 {
 		t.Fatalf("stats %+v", st)
 	}

@@ -104,8 +104,8 @@ func accountResult(res Result, r *Res) Result {
 
 func init() {
 	rootCheck := func(id, title string, ctl []string, sev finding.Severity, inputs []string, risk string, rem Remediation, f func(e *Env, u Unit, row map[string]string) Result) {
-		Register(&Check{ID: id, Title: title, Severity: sev, ResourceType: TypeCredentialReport, Scope: PerAccount,
-			Inputs: inputs, Controls: ctl, Risk: risk, Remediation: rem,
+		Register(&Check{ID: id, Title: title, Severity: sev, ResourceType: "AWS::IAM::Root", Scope: PerAccount,
+			Subject: "arn:{partition}:iam::{account}:root", Inputs: inputs, Controls: ctl, Risk: risk, Remediation: rem,
 			EvalScope: func(e *Env, u Unit) Result {
 				c, r, p := credReport(e, u.Account)
 				if p != "" {
@@ -160,7 +160,8 @@ func init() {
 
 	ppCheck := func(id, title string, ctl []string, sev finding.Severity, want string, ok func(p *passwordPolicy) bool) {
 		Register(&Check{ID: id, Title: title, Severity: sev, ResourceType: TypePasswordPolicy, Scope: PerAccount,
-			Inputs: []string{TypePasswordPolicy}, Controls: ctl, Risk: "Weak passwords make console accounts easy to guess or reuse.",
+			Subject: "arn:{partition}:iam::{account}:password-policy",
+			Inputs:  []string{TypePasswordPolicy}, Controls: ctl, Risk: "Weak passwords make console accounts easy to guess or reuse.",
 			Remediation: iamRem("IAM > Account settings > Password policy > Edit", "aws iam update-account-password-policy --minimum-password-length 14 --require-symbols --require-numbers --require-uppercase-characters --require-lowercase-characters --password-reuse-prevention 24 --max-password-age 90", "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_passwords_account-policy.html"),
 			EvalScope: func(e *Env, u Unit) Result {
 				r := e.One(TypePasswordPolicy, u.Account, "global")
@@ -550,7 +551,7 @@ func init() {
 			}
 			return Pass("certificate valid until "+t.Format(time.DateOnly), nil)
 		}})
-	Register(&Check{ID: "iam.access_analyzer_enabled", Title: "IAM Access Analyzer should be enabled in every region",
+	Register(&Check{ID: "iam.access_analyzer_enabled", Subject: "arn:{partition}:access-analyzer:{region}:{account}:analyzer-status", Title: "IAM Access Analyzer should be enabled in every region",
 		Severity: finding.Medium, ResourceType: TypeAccessAnalyzerStatus, Scope: PerRegion, Inputs: []string{TypeAccessAnalyzerStatus},
 		Controls: []string{"cis-aws-3.0:1.20"}, Risk: "Public and cross-account access to resources goes unnoticed.",
 		Remediation: iamRem("IAM > Access analyzer > Create analyzer (in every region)", "aws accessanalyzer create-analyzer --analyzer-name default --type ACCOUNT --region REGION", "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-getting-started.html"),

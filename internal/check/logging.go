@@ -169,7 +169,7 @@ func init() {
 		EvalScope: func(e *Env, u Unit) Result {
 			good, problems := qualifyingTrails(e, u.Account)
 			if len(good) > 0 {
-				return accountResult(Pass("multi-region trail "+good[0].Name+" is logging read and write management events", map[string]string{"trail": good[0].ARN}), good[0])
+				return Pass("multi-region trail "+good[0].Name+" is logging read and write management events", map[string]string{"trail": good[0].ARN})
 			}
 			if p := accountTrailsProblem(e, u.Account, problems); p != "" {
 				return Errorf("no qualifying trail among those read, and some could not be read: %s", p)
@@ -252,7 +252,7 @@ func init() {
 						continue
 					}
 					if t.IsMultiRegionTrail && t.Status != nil && t.Status.IsLogging && t.s3DataEvents(dir) {
-						return accountResult(Pass("trail "+r.Name+" logs S3 object-level events of all buckets", nil), r)
+						return Pass("trail "+r.Name+" logs S3 object-level events of all buckets", map[string]string{"trail": r.ARN})
 					}
 				}
 				if p := accountTrailsProblem(e, u.Account, problems); p != "" {
@@ -264,7 +264,7 @@ func init() {
 	dataEvents("cloudtrail.s3_object_write_events", "WriteOnly", "Object-level logging for write events should be enabled for S3 buckets", []string{"fsbp:S3.22", "cis-aws-3.0:3.8"})
 	dataEvents("cloudtrail.s3_object_read_events", "ReadOnly", "Object-level logging for read events should be enabled for S3 buckets", []string{"fsbp:S3.23", "cis-aws-3.0:3.9"})
 
-	Register(&Check{ID: "config.recorder_all_resources", Title: "AWS Config should be enabled and record all resources in every region",
+	Register(&Check{ID: "config.recorder_all_resources", Subject: "arn:{partition}:config:{region}:{account}:recorder-status", Title: "AWS Config should be enabled and record all resources in every region",
 		Severity: finding.Medium, ResourceType: TypeRecorderStatus, Scope: PerRegion, Inputs: []string{TypeRecorderStatus},
 		Controls: []string{"fsbp:Config.1", "cis-aws-3.0:3.3"}, Risk: "Configuration changes in this region are not recorded.",
 		Remediation: Remediation{CLI: "aws configservice put-configuration-recorder --configuration-recorder name=default,roleARN=ROLE --recording-group allSupported=true,includeGlobalResourceTypes=true && aws configservice start-configuration-recorder --configuration-recorder-name default", Console: "AWS Config > Settings > Record all resource types", Doc: "https://docs.aws.amazon.com/config/latest/developerguide/stop-start-recorder.html"},

@@ -186,12 +186,12 @@ func init() {
 				Doc:     "https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html"},
 			EvalScope: evalAlarm(s)})
 	}
-	Register(&Check{ID: "securityhub.enabled", Title: "AWS Security Hub should be enabled",
+	Register(&Check{ID: "securityhub.enabled", Subject: "arn:{partition}:securityhub:{region}:{account}:hub/default", Title: "AWS Security Hub should be enabled",
 		Severity: finding.Medium, ResourceType: TypeSecurityHub, Scope: PerRegion, Inputs: []string{TypeSecurityHub},
 		Controls: []string{"cis-aws-3.0:4.16"}, Risk: "Security findings of this region are not aggregated or checked against standards.",
 		Remediation: Remediation{CLI: "aws securityhub enable-security-hub --region REGION", Console: "Security Hub > Enable Security Hub", Doc: "https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-enable.html"},
 		EvalScope:   enabledStatus(TypeSecurityHub, "Enabled", "Security Hub enabled")})
-	Register(&Check{ID: "guardduty.enabled", Title: "GuardDuty should be enabled",
+	Register(&Check{ID: "guardduty.enabled", Subject: "arn:{partition}:guardduty:{region}:{account}:account-status", Title: "GuardDuty should be enabled",
 		Severity: finding.High, ResourceType: TypeGuardDutyStatus, Scope: PerRegion, Inputs: []string{TypeGuardDutyStatus},
 		Controls: []string{"fsbp:GuardDuty.1"}, Risk: "Threats in this region (credential misuse, crypto-mining, recon) go undetected.",
 		Remediation: Remediation{CLI: "aws guardduty create-detector --enable --region REGION", Console: "GuardDuty > Get started > Enable GuardDuty", Doc: "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_settingup.html"},
@@ -230,7 +230,7 @@ func init() {
 	gdFeature("guardduty.malware_protection", "fsbp:GuardDuty.8", "EBS_MALWARE_PROTECTION", "GuardDuty Malware Protection for EC2 should be enabled")
 
 	insp := func(id, ctl, field, what string) {
-		Register(&Check{ID: id, Title: "Amazon Inspector " + what + " scanning should be enabled",
+		Register(&Check{ID: id, Title: "Amazon Inspector " + what + " scanning should be enabled", Subject: "arn:{partition}:inspector2:{region}:{account}:account-status",
 			Severity: finding.High, ResourceType: TypeInspectorStatus, Scope: PerRegion, Inputs: []string{TypeInspectorStatus},
 			Controls: []string{ctl}, Risk: "Vulnerabilities in " + what + " workloads are not found.",
 			Remediation: Remediation{CLI: "aws inspector2 enable --resource-types " + strings.ToUpper(field) + " --account-ids ACCOUNT", Console: "Inspector > Account management > Activate", Doc: "https://docs.aws.amazon.com/inspector/latest/user/getting_started_tutorial.html"},

@@ -233,7 +233,7 @@ func init() {
 		},
 	})
 	Register(&Check{
-		ID: "s3.account_block_public_access", Title: "S3 Block Public Access should be enabled at the account level",
+		ID: "s3.account_block_public_access", Subject: "arn:{partition}:s3::{account}:account-public-access-block", Title: "S3 Block Public Access should be enabled at the account level",
 		Severity: finding.High, ResourceType: TypeS3AccountPAB, Scope: PerAccount,
 		Controls: []string{"fsbp:S3.1", "cis-aws-3.0:2.1.4"}, Inputs: []string{TypeS3AccountPAB},
 		Risk:        "Any bucket of the account can be made public by a single policy or ACL change.",

@@ -486,7 +486,7 @@ func init() {
 			}
 			return Fail("instance is not registered with Systems Manager", nil)
 		}})
-	Register(&Check{ID: "ssm.documents_block_public_sharing", Title: "SSM documents should have the block public sharing setting enabled",
+	Register(&Check{ID: "ssm.documents_block_public_sharing", Subject: "arn:{partition}:ssm:{region}:{account}:servicesetting/ssm/documents/console/public-sharing-permission", Title: "SSM documents should have the block public sharing setting enabled",
 		Severity: finding.Critical, ResourceType: "AWS::SSM::ServiceSetting", Scope: PerRegion, Inputs: []string{"AWS::SSM::ServiceSetting"},
 		Controls: []string{"fsbp:SSM.7"}, Risk: "Documents (with embedded scripts and parameters) can be shared with every AWS account.",
 		Remediation: Remediation{CLI: "aws ssm update-service-setting --setting-id /ssm/documents/console/public-sharing-permission --setting-value Disable", Console: "Systems Manager > Documents > Preferences > Block public sharing", Doc: "https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-ssm-sharing.html"},
