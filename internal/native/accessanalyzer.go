@@ -1,6 +1,7 @@
 package native
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,4 +66,40 @@ func lastSegment(arn string) string {
 		return arn[i+1:]
 	}
 	return arn
+}
+
+// FromAccessAnalyzerExternal normalizes an external access finding as ListFindings (the first
+// version of the API, for external access analyzers) returns it, with the principals, actions,
+// conditions and whether the resource is public. A public resource is critical; access granted
+// to named principals outside the zone of trust is high. The id is the same as
+// FromAccessAnalyzer's for the same finding.
+func FromAccessAnalyzerExternal(analyzerARN, region string, f *aatypes.FindingSummary) *finding.Finding {
+	out := FromAccessAnalyzer(analyzerARN, region, &aatypes.FindingSummaryV2{
+		Id: f.Id, Resource: f.Resource, ResourceOwnerAccount: f.ResourceOwnerAccount, ResourceType: f.ResourceType,
+		Status: f.Status, Error: f.Error, AnalyzedAt: f.AnalyzedAt, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
+		FindingType: aatypes.FindingTypeExternalAccess,
+	})
+	name := lastSegment(out.ResourceARN)
+	switch {
+	case aws.ToBool(f.IsPublic):
+		out.Severity = finding.Critical
+		out.Title = "Resource " + name + " is public"
+		out.Detail = "IAM Access Analyzer found that a policy of " + out.ResourceARN + " grants " + strings.Join(f.Action, ", ") + " to anyone."
+	case len(f.Principal) > 0:
+		var who []string
+		for k, v := range f.Principal {
+			who = append(who, k+" "+v)
+		}
+		sort.Strings(who)
+		out.Detail = "IAM Access Analyzer found that a policy of " + out.ResourceARN + " grants " + strings.Join(f.Action, ", ") +
+			" to " + strings.Join(who, ", ") + ", outside the analyzer's zone of trust."
+	}
+	if aws.ToString(f.Error) != "" {
+		out.Detail = joinDetail(out.Detail, "analysis error: "+aws.ToString(f.Error))
+	}
+	out.Evidence = evidence(map[string]any{"id": f.Id, "analyzerArn": analyzerARN, "findingType": aatypes.FindingTypeExternalAccess,
+		"status": f.Status, "resourceType": f.ResourceType, "isPublic": f.IsPublic, "principal": f.Principal, "action": f.Action,
+		"condition": f.Condition, "sources": f.Sources, "analyzedAt": f.AnalyzedAt, "createdAt": f.CreatedAt, "updatedAt": f.UpdatedAt,
+		"error": f.Error})
+	return out
 }

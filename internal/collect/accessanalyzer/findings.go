@@ -18,7 +18,7 @@ func init() {
 	collect.Register(&collect.Collector{
 		Name:    "accessanalyzer.findings",
 		Service: "accessanalyzer",
-		Actions: []string{"access-analyzer:ListAnalyzers", "access-analyzer:ListFindingsV2"},
+		Actions: []string{"access-analyzer:ListAnalyzers", "access-analyzer:ListFindings", "access-analyzer:ListFindingsV2"},
 		Run:     collectFindings,
 	})
 }
@@ -40,7 +40,14 @@ func collectFindings(ctx context.Context, t *collect.Target, sink collect.Sink) 
 			if a.Status != aatypes.AnalyzerStatusActive {
 				continue
 			}
-			if err := analyzerFindings(ctx, client, t, aws.ToString(a.Arn), sink); err != nil {
+			var err error
+			switch a.Type {
+			case aatypes.TypeAccount, aatypes.TypeOrganization:
+				err = externalFindings(ctx, client, t, aws.ToString(a.Arn), sink)
+			default:
+				err = analyzerFindings(ctx, client, t, aws.ToString(a.Arn), sink)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -48,6 +55,29 @@ func collectFindings(ctx context.Context, t *collect.Target, sink collect.Sink) 
 	return nil
 }
 
+// externalFindings reads an external access analyzer's findings with ListFindings, whose
+// summaries carry the principals, actions and public flag that ListFindingsV2's lack.
+func externalFindings(ctx context.Context, client *awsaa.Client, t *collect.Target, analyzer string, sink collect.Sink) error {
+	p := awsaa.NewListFindingsPaginator(client, &awsaa.ListFindingsInput{
+		AnalyzerArn: aws.String(analyzer),
+		MaxResults:  aws.Int32(100),
+		Filter:      map[string]aatypes.Criterion{"status": {Eq: []string{string(aatypes.FindingStatusActive)}}},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for i := range page.Findings {
+			if err := sink.PutFinding(native.FromAccessAnalyzerExternal(analyzer, t.Region, &page.Findings[i])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// analyzerFindings reads an unused access analyzer's findings with ListFindingsV2.
 func analyzerFindings(ctx context.Context, client *awsaa.Client, t *collect.Target, analyzer string, sink collect.Sink) error {
 	p := awsaa.NewListFindingsV2Paginator(client, &awsaa.ListFindingsV2Input{
 		AnalyzerArn: aws.String(analyzer),

@@ -35,6 +35,28 @@ func aaHandler(t *testing.T, deny bool) func(http.ResponseWriter, nativetest.Req
 				return
 			}
 			nativetest.JSON(w, `{"analyzers":[{"arn":"`+aaExternal+`","name":"org-external","type":"ORGANIZATION","status":"ACTIVE","createdAt":"2026-01-01T00:00:00Z"}],"nextToken":"a2"}`)
+		case r.Method == "POST" && r.Path == "/finding":
+			// ListFindings (external access analyzers): summaries with principals and public flag.
+			if deny {
+				nativetest.Error(w, http.StatusForbidden, "AccessDeniedException", "not authorized to perform access-analyzer:ListFindings")
+				return
+			}
+			if r.Body["analyzerArn"] != aaExternal {
+				t.Errorf("ListFindings for %v", r.Body["analyzerArn"])
+			}
+			status, _ := r.Body["filter"].(map[string]any)["status"].(map[string]any)
+			if fmt.Sprint(status["eq"]) != "[ACTIVE]" {
+				t.Errorf("ListFindings without the ACTIVE filter: %v", r.Body)
+			}
+			if r.Body["nextToken"] == "f2" {
+				nativetest.JSON(w, `{"findings":[{"id":"e2","resource":"arn:aws:kms:us-east-1:111122223333:key/1234abcd","resourceType":"AWS::KMS::Key",
+					"resourceOwnerAccount":"111122223333","status":"ACTIVE","isPublic":false,"principal":{"AWS":"999999999999"},"action":["kms:Decrypt"],
+					"condition":{},"analyzedAt":"2026-11-28T08:00:00Z","createdAt":"2026-11-20T08:00:00Z","updatedAt":"2026-11-28T08:00:00Z"}]}`)
+				return
+			}
+			nativetest.JSON(w, `{"findings":[{"id":"e1","resource":"arn:aws:s3:::shared-reports","resourceType":"AWS::S3::Bucket",
+				"resourceOwnerAccount":"111122223333","status":"ACTIVE","isPublic":true,"principal":{"AWS":"*"},"action":["s3:GetObject"],
+				"condition":{},"analyzedAt":"2026-11-28T08:00:00Z","createdAt":"2026-11-20T08:00:00Z","updatedAt":"2026-11-28T08:00:00Z"}],"nextToken":"f2"}`)
 		case r.Method == "POST" && r.Path == "/findingv2":
 			if deny {
 				nativetest.Error(w, http.StatusForbidden, "AccessDeniedException", "not authorized to perform access-analyzer:ListFindingsV2")
@@ -47,12 +69,13 @@ func aaHandler(t *testing.T, deny bool) func(http.ResponseWriter, nativetest.Req
 			switch {
 			case r.Body["analyzerArn"] == "arn:aws:access-analyzer:us-east-1:111122223333:analyzer/old":
 				t.Errorf("a disabled analyzer was read")
+			case r.Body["analyzerArn"] == aaUnused && r.Body["nextToken"] == "u2":
+				nativetest.JSON(w, `{"findings":[`+aaFinding("u2", "arn:aws:iam::111122223333:user/old-deploy", "AWS::IAM::User", "UnusedIAMUserAccessKey")+`]}`)
 			case r.Body["analyzerArn"] == aaUnused:
-				nativetest.JSON(w, `{"findings":[`+aaFinding("u1", "arn:aws:iam::111122223333:role/old-ci", "AWS::IAM::Role", "UnusedIAMRole")+`]}`)
-			case r.Body["nextToken"] == "f2":
-				nativetest.JSON(w, `{"findings":[`+aaFinding("e2", "arn:aws:kms:us-east-1:111122223333:key/1234abcd", "AWS::KMS::Key", "ExternalAccess")+`]}`)
+				nativetest.JSON(w, `{"findings":[`+aaFinding("u1", "arn:aws:iam::111122223333:role/old-ci", "AWS::IAM::Role", "UnusedIAMRole")+`],"nextToken":"u2"}`)
 			default:
-				nativetest.JSON(w, `{"findings":[`+aaFinding("e1", "arn:aws:s3:::shared-reports", "AWS::S3::Bucket", "ExternalAccess")+`],"nextToken":"f2"}`)
+				t.Errorf("ListFindingsV2 for %v", r.Body["analyzerArn"])
+				nativetest.JSON(w, `{"findings":[]}`)
 			}
 		default:
 			nativetest.Error(w, http.StatusNotFound, "ResourceNotFoundException", r.Method+" "+r.Path)
@@ -66,20 +89,24 @@ func TestAccessAnalyzerFindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sink.Findings) != 3 {
-		t.Fatalf("%d findings, want 3 (two pages of external access, one unused access)", len(sink.Findings))
+	if len(sink.Findings) != 4 {
+		t.Fatalf("%d findings, want 4 (two pages of external access, two of unused access)", len(sink.Findings))
 	}
 	byARN := map[string]*finding.Finding{}
 	for _, f := range sink.Findings {
 		byARN[f.ResourceARN] = f
 	}
 	b := byARN["arn:aws:s3:::shared-reports"]
-	if b == nil || b.Source != "accessanalyzer" || b.Severity != finding.High || b.ResourceType != "AWS::S3::Bucket" ||
+	if b == nil || b.Source != "accessanalyzer" || b.Severity != finding.Critical || b.ResourceType != "AWS::S3::Bucket" ||
 		b.SourceID != aaExternal+"/finding/e1" || b.Region != "us-east-1" || b.AccountID != aaAccount {
 		t.Errorf("external access finding %+v", b)
 	}
-	if k := byARN["arn:aws:kms:us-east-1:111122223333:key/1234abcd"]; k == nil || k.CheckID != "ExternalAccess" {
-		t.Errorf("second page lost: %+v", k)
+	if k := byARN["arn:aws:kms:us-east-1:111122223333:key/1234abcd"]; k == nil || k.CheckID != "ExternalAccess" || k.Severity != finding.High ||
+		!strings.Contains(k.Detail, "999999999999") || !strings.Contains(string(k.Evidence), `"kms:Decrypt"`) {
+		t.Errorf("second page (access for another account): %+v", k)
+	}
+	if u := byARN["arn:aws:iam::111122223333:user/old-deploy"]; u == nil || u.CheckID != "UnusedIAMUserAccessKey" {
+		t.Errorf("second page of unused access: %+v", u)
 	}
 	if u := byARN["arn:aws:iam::111122223333:role/old-ci"]; u == nil || u.CheckID != "UnusedIAMRole" || u.Severity != finding.Low {
 		t.Errorf("unused access finding %+v", u)
