@@ -199,6 +199,9 @@ func (a *Analysis) factors(n NodeID) *nodeFactors {
 		for _, h := range e.Hops {
 			nf.path = append(nf.path, h.ARN)
 		}
+	} else if ro := g.roles[node.ARN]; ro != nil && ro.TrustAnyone {
+		nf.exposure, nf.exposureWhy = 1, "its trust policy lets anyone assume it"
+		nf.path = []string{"internet", node.ARN}
 	} else if node.Type == TypeSG {
 		// A group's problem matters as much as the most exposed resource using it.
 		for _, e := range g.in[n] {

@@ -65,3 +65,18 @@ func TestSecurityGroupFindingTakesExposureOfItsUsers(t *testing.T) {
 		t.Errorf("sg-app factors %+v", nf)
 	}
 }
+
+func TestRoleTrustedByAnyoneIsExposed(t *testing.T) {
+	f := newFixture()
+	open := "arn:aws:iam::" + acct + ":role/open"
+	f.add(TypeRole, open, "open", M{"RoleName": "open", "AttachedManagedPolicies": []M{{"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}},
+		"AssumeRolePolicyDocument": M{"Statement": []M{{"Effect": "Allow", "Principal": M{"AWS": "*"}, "Action": "sts:AssumeRole"}}}}, nil)
+	a := f.analyze()
+	nf := a.factors(node(t, a, open))
+	if nf.exposure != 1 || nf.blast != 1 || !strings.Contains(nf.exposureWhy, "anyone") {
+		t.Errorf("open role factors %+v", nf)
+	}
+	if nf := a.factors(node(t, a, "arn:aws:iam::"+acct+":role/web-admin")); nf.exposure != 0 {
+		t.Errorf("web-admin (trusts EC2 only) exposure %v", nf.exposure)
+	}
+}
