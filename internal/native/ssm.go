@@ -32,7 +32,7 @@ func FromPatchState(partition, account, region string, p *ssmtypes.InstancePatch
 		Title:        "Instance " + id + " is patch compliant",
 	}
 	if len(id) > 3 && id[:3] == "mi-" {
-		out.ResourceType = "AWS::SSM::ManagedInstanceInventory"
+		out.ResourceType = "AWS::SSM::ManagedInstance" // synthetic: CloudFormation has no type for hybrid nodes
 	}
 	switch {
 	case critical > 0:
