@@ -2,7 +2,11 @@ package check
 
 import (
 	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +89,41 @@ func newTestEnv(cov []store.Coverage, rs ...*inventory.Resource) *Env {
 	return e
 }
 
+// observed records which statuses the table tests produced for each check, so TestMain can
+// require PASS, FAIL and ERROR cases for every check of the catalog.
+var (
+	observedMu sync.Mutex
+	observed   = map[string]map[finding.Status]bool{}
+)
+
+func observe(id string, st finding.Status) {
+	observedMu.Lock()
+	defer observedMu.Unlock()
+	if observed[id] == nil {
+		observed[id] = map[finding.Status]bool{}
+	}
+	observed[id][st] = true
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && flag.Lookup("test.bench").Value.String() == "" {
+		var missing []string
+		for _, c := range All() {
+			for _, st := range []finding.Status{finding.Pass, finding.Fail, finding.Error} {
+				if !observed[c.ID][st] {
+					missing = append(missing, c.ID+":"+string(st))
+				}
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "checks without a table case for every status (%d): %s\n", len(missing), strings.Join(missing, " "))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
 // evalOne evaluates one per-resource check as the engine does (Needs included).
 func evalOne(t *testing.T, id string, e *Env, r *inventory.Resource) Result {
 	t.Helper()
@@ -92,7 +131,9 @@ func evalOne(t *testing.T, id string, e *Env, r *inventory.Resource) Result {
 	if c == nil {
 		t.Fatalf("no check %s", id)
 	}
-	return evalResource(e, c, NewRes(r), e.CollectorKey(r.Type, r.AccountID, r.Region)).res
+	res := evalResource(e, c, NewRes(r), e.CollectorKey(r.Type, r.AccountID, r.Region)).res
+	observe(id, res.Status)
+	return res
 }
 
 // evalUnit evaluates one account/region check as the engine does (coverage included).
@@ -102,7 +143,9 @@ func evalUnit(t *testing.T, id string, e *Env, reg string) Result {
 	if c == nil {
 		t.Fatalf("no check %s", id)
 	}
-	return evalScope(e, c, Unit{Account: acct, Region: reg}).res
+	res := evalScope(e, c, Unit{Account: acct, Region: reg}).res
+	observe(id, res.Status)
+	return res
 }
 
 type tcase struct {
