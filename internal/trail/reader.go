@@ -225,36 +225,47 @@ func (s *S3Source) List(ctx context.Context, w Window, kind string, fn func(Obje
 // slash-separated paths relative to each root (or the file's own path).
 type DirSource struct {
 	Roots []string
+	mu    sync.RWMutex      // List fills files while readers open them
 	files map[string]string // key → path
 }
 
-func (d *DirSource) Location(key string) string {
+func (d *DirSource) path(key string) string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	if p, ok := d.files[key]; ok {
 		return p
 	}
 	return key
 }
 
+func (d *DirSource) Location(key string) string { return d.path(key) }
+
 func (d *DirSource) Open(_ context.Context, key string) (io.ReadCloser, error) {
-	p, ok := d.files[key]
-	if !ok {
-		p = key
-	}
-	return os.Open(p)
+	return os.Open(d.path(key))
 }
 
-func (d *DirSource) List(ctx context.Context, w Window, kind string, fn func(Object) error) error {
+// add records key → p, or p itself as the key when two roots share a relative path.
+func (d *DirSource) add(key, p string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.files == nil {
 		d.files = map[string]string{}
 	}
+	if old, dup := d.files[key]; dup && old != p {
+		key = filepath.ToSlash(p)
+	}
+	d.files[key] = p
+	return key
+}
+
+func (d *DirSource) List(ctx context.Context, w Window, kind string, fn func(Object) error) error {
 	for _, root := range d.Roots {
 		st, err := os.Stat(root)
 		if err != nil {
 			return err
 		}
 		if !st.IsDir() {
-			key := filepath.ToSlash(root)
-			d.files[key] = root
+			key := d.add(filepath.ToSlash(root), root)
 			if err := fn(Object{Key: key, Size: st.Size()}); err != nil {
 				return err
 			}
@@ -286,10 +297,7 @@ func (d *DirSource) List(ctx context.Context, w Window, kind string, fn func(Obj
 			} else if kind == KindDigests {
 				return nil
 			}
-			if _, dup := d.files[key]; dup {
-				key = filepath.ToSlash(p)
-			}
-			d.files[key] = p
+			key = d.add(key, p)
 			info, _ := e.Info()
 			var size int64
 			if info != nil {
