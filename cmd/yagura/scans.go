@@ -37,11 +37,15 @@ func controlIndex() native.ControlIndex {
 	ix := native.ControlIndex{}
 	for _, c := range check.All() {
 		cc := native.ControlCheck{CheckID: c.ID, ResourceType: c.ResourceType}
+		// Account- and region-level checks report on their subject ARN (check.SubjectARN).
+		subject := func(partition, account, region string) string {
+			return check.SubjectARN(c, check.Unit{Partition: partition, Account: account, Region: region})
+		}
 		switch c.Scope {
 		case check.PerAccount:
-			cc.Scope, cc.UnitARN = "account", check.UnitARN
+			cc.Scope, cc.UnitARN = "account", subject
 		case check.PerRegion:
-			cc.Scope, cc.UnitARN = "region", check.UnitARN
+			cc.Scope, cc.UnitARN = "region", subject
 		}
 		ix.AddCheck(cc, c.Controls)
 	}

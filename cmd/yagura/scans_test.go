@@ -18,6 +18,7 @@ import (
 	"github.com/yagura-dev/yagura/internal/faultproxy"
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/mototest"
+	"github.com/yagura-dev/yagura/internal/native"
 	"github.com/yagura-dev/yagura/internal/scan"
 	"github.com/yagura-dev/yagura/internal/store"
 )
@@ -322,5 +323,47 @@ func TestDiffReducesEventsToNetChange(t *testing.T) {
 	}
 	if _, err := nfRun(t, "--db", path, "diff", "--from", "3", "--to", "2"); err == nil {
 		t.Errorf("--from newer than --to accepted")
+	}
+}
+
+// Security Hub reports account-level controls on the account (ASFF AwsAccount); with the
+// catalog's index they take the id of yagura's region- or account-level check finding, whose
+// subject ARN the check defines.
+func TestControlIndexAdoptsAccountLevelControls(t *testing.T) {
+	ix := controlIndex()
+	tried := 0
+	for _, c := range check.All() {
+		if c.Scope != check.PerRegion && c.Scope != check.PerAccount {
+			continue
+		}
+		for _, control := range c.Controls {
+			if !strings.HasPrefix(control, "fsbp:") || len(ix[control]) != 1 {
+				continue // a control several checks implement is matched by the first; skip the ambiguity here
+			}
+			tried++
+			region := "eu-west-1"
+			f := nfControlFinding("111122223333", region, "x", shtypes.ComplianceStatusFailed)
+			id := strings.TrimPrefix(control, "fsbp:")
+			f.Id = aws.String("arn:aws:securityhub:eu-west-1:111122223333:security-control/" + id + "/finding/1")
+			f.GeneratorId = aws.String("security-control/" + id)
+			f.Compliance.SecurityControlId = aws.String(id)
+			f.Resources = []shtypes.Resource{{Type: aws.String("AwsAccount"), Id: aws.String("AWS::::Account:111122223333"), Region: aws.String(region)}}
+			got := native.FromASFF(&f)
+			if !ix.Adopt(got) {
+				t.Errorf("%s (%s) not adopted", control, c.ID)
+				continue
+			}
+			u := check.Unit{Partition: "aws", Account: "111122223333", Region: region}
+			if c.Scope == check.PerAccount {
+				u.Region = "global"
+			}
+			want := check.SubjectARN(c, u)
+			if got.ResourceARN != want || got.ID != finding.StableID("yagura", c.ID, want) || got.CheckID != c.ID {
+				t.Errorf("%s: adopted as %s %s, want the subject %s of %s", control, got.ResourceARN, got.CheckID, want, c.ID)
+			}
+		}
+	}
+	if tried == 0 {
+		t.Skip("the catalog has no account- or region-level fsbp check")
 	}
 }

@@ -22,8 +22,8 @@ type ControlCheck struct {
 	CheckID      string
 	ResourceType string
 	// Scope is "" for checks of a resource, "account" or "region" for checks of an account's or
-	// an account-region's settings, whose findings carry UnitARN(partition, account, region)
-	// (region "global" for the account) instead of a resource's ARN.
+	// an account-region's settings, whose findings carry the subject ARN UnitARN(partition,
+	// account, region) gives (region "global" for the account) instead of a resource's ARN.
 	Scope   string
 	UnitARN func(partition, account, region string) string
 }
