@@ -130,7 +130,11 @@ func (s *Server) apiFinding(r *http.Request) (any, error) {
 	if events == nil {
 		events = []store.FindingEvent{}
 	}
-	return map[string]any{"finding": list[0], "events": events}, nil
+	mute, err := s.db.MuteOf(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"finding": list[0], "events": events, "mute": mute}, nil
 }
 
 func (s *Server) apiResource(r *http.Request) (any, error) {

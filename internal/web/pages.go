@@ -64,6 +64,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /accounts", s.page(s.accounts))
 	s.mux.HandleFunc("GET /findings", s.page(s.findings))
 	s.mux.HandleFunc("GET /findings/{id}", s.page(s.findingDetail))
+	s.mux.HandleFunc("POST /findings/{id}/mute", s.handleMute)
+	s.mux.HandleFunc("POST /findings/{id}/unmute", s.handleUnmute)
 	s.mux.HandleFunc("GET /resources/{arn...}", s.page(s.resource))
 	s.mux.HandleFunc("GET /scans", s.page(s.scans))
 	s.mux.HandleFunc("GET /coverage", s.page(s.coverage))
@@ -435,10 +437,22 @@ func (s *Server) findingDetail(r *http.Request) (string, map[string]any, error) 
 	if err != nil {
 		return "", nil, err
 	}
+	mute, err := s.db.MuteOf(r.Context(), id)
+	if err != nil {
+		return "", nil, err
+	}
 	fd := list[0]
-	return "finding", map[string]any{
-		"Title": fd.Title, "F": fd, "Evidence": prettyJSON(fd.Evidence), "Events": events,
-	}, nil
+	data := map[string]any{
+		"Title": fd.Title, "F": fd, "Evidence": prettyJSON(fd.Evidence), "Events": events, "Mute": mute,
+		"MuteURL": localURL("/findings/" + url.PathEscape(id) + "/mute"), "UnmuteURL": localURL("/findings/" + url.PathEscape(id) + "/unmute"),
+	}
+	if mute != nil {
+		data["MuteActive"] = mute.Active(time.Now())
+	}
+	if msg := r.URL.Query().Get("error"); msg != "" {
+		data["Error"] = muteErrors[msg]
+	}
+	return "finding", data, nil
 }
 
 // resourceView is one resource of the latest scan with everything the page shows.
@@ -547,4 +561,52 @@ func exactGlob(arn string) string {
 		}
 	}
 	return b.String()
+}
+
+// muteErrors are the messages a failed mute redirects with: fixed texts picked by key, so the
+// query string cannot put words on the page.
+var muteErrors = map[string]string{
+	"reason":  "A mute needs a reason (at most 500 characters).",
+	"expires": "The expiry must be a future date, YYYY-MM-DD.",
+}
+
+// handleMute accepts the risk of a finding with a reason and an optional expiry (end of day
+// UTC). The CSRF token was checked before routing.
+func (s *Server) handleMute(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	back := "/findings/" + url.PathEscape(id)
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" || len(reason) > 500 {
+		http.Redirect(w, r, localURL(back+"?error=reason"), http.StatusSeeOther)
+		return
+	}
+	m := store.Mute{FindingID: id, Reason: reason, CreatedAt: time.Now().UTC()}
+	if v := strings.TrimSpace(r.PostFormValue("expires")); v != "" {
+		d, err := time.Parse("2006-01-02", v)
+		end := d.Add(24*time.Hour - time.Millisecond)
+		if err != nil || !end.After(m.CreatedAt) {
+			http.Redirect(w, r, localURL(back+"?error=expires"), http.StatusSeeOther)
+			return
+		}
+		m.Expires = &end
+	}
+	if err := s.db.PutMute(r.Context(), m); errors.Is(err, store.ErrNoFinding) {
+		http.NotFound(w, r)
+		return
+	} else if err != nil {
+		s.log.Error("mute", "finding", id, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, localURL(back), http.StatusSeeOther)
+}
+
+func (s *Server) handleUnmute(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.db.DeleteMute(r.Context(), id, time.Now().UTC()); err != nil {
+		s.log.Error("unmute", "finding", id, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, localURL("/findings/"+url.PathEscape(id)), http.StatusSeeOther)
 }

@@ -550,3 +550,63 @@ func TestLocalURL(t *testing.T) {
 		t.Errorf("exactGlob: %q", got)
 	}
 }
+
+func TestMute(t *testing.T) {
+	db := fixture(t)
+	ts := newTestServer(t, db, "")
+	c := client(t)
+	_, body := get(t, c, ts.URL+"/findings/f-ssh")
+	csrf := csrfOf(t, body)
+	if !strings.Contains(body, `action="/findings/f-ssh/mute"`) {
+		t.Fatalf("no mute form on the finding page")
+	}
+	// Without or with a wrong CSRF token nothing is stored.
+	for _, form := range []url.Values{{"reason": {"accepted"}}, {"reason": {"accepted"}, "csrf": {strings.Repeat("a", 64)}}} {
+		if resp := post(t, c, ts.URL+"/findings/f-ssh/mute", form); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("mute without a valid CSRF token: %d", resp.StatusCode)
+		}
+	}
+	if m, err := db.MuteOf(context.Background(), "f-ssh"); err != nil || m != nil {
+		t.Fatalf("mute stored without CSRF: %+v %v", m, err)
+	}
+	// Missing reason and a past expiry are refused.
+	for _, form := range []url.Values{{"csrf": {csrf}}, {"csrf": {csrf}, "reason": {"x"}, "expires": {"2001-01-01"}}, {"csrf": {csrf}, "reason": {"x"}, "expires": {"soon"}}} {
+		resp := post(t, c, ts.URL+"/findings/f-ssh/mute", form)
+		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "error=") {
+			t.Errorf("bad mute %v: %d %s", form, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if m, _ := db.MuteOf(context.Background(), "f-ssh"); m != nil {
+		t.Fatalf("invalid mute stored: %+v", m)
+	}
+	if resp := post(t, c, ts.URL+"/findings/nope/mute", url.Values{"csrf": {csrf}, "reason": {"x"}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("mute of an unknown finding: %d", resp.StatusCode)
+	}
+	until := time.Now().UTC().AddDate(0, 1, 0).Format("2006-01-02")
+	resp := post(t, c, ts.URL+"/findings/f-ssh/mute", url.Values{"csrf": {csrf}, "reason": {"bastion " + hostileScript}, "expires": {until}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/findings/f-ssh" {
+		t.Fatalf("mute: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	m, err := db.MuteOf(context.Background(), "f-ssh")
+	if err != nil || m == nil || m.Reason != "bastion "+hostileScript || m.Expires == nil || m.Expires.Format("2006-01-02") != until {
+		t.Fatalf("stored mute: %+v %v", m, err)
+	}
+	_, body = get(t, c, ts.URL+"/findings/f-ssh")
+	if !strings.Contains(body, "Muted: bastion &lt;script&gt;") || strings.Contains(body, "<script") {
+		t.Errorf("finding page after mute does not show it (escaped)")
+	}
+	var api struct {
+		Mute   *store.Mute
+		Events []store.FindingEvent
+	}
+	_, body = get(t, c, ts.URL+"/api/v1/findings/f-ssh")
+	if err := json.Unmarshal([]byte(body), &api); err != nil || api.Mute == nil || api.Events[len(api.Events)-1].Event != "muted" {
+		t.Errorf("API after mute: %s", body)
+	}
+	if resp := post(t, c, ts.URL+"/findings/f-ssh/unmute", url.Values{"csrf": {csrf}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("unmute: %d", resp.StatusCode)
+	}
+	if m, _ := db.MuteOf(context.Background(), "f-ssh"); m != nil {
+		t.Errorf("mute left after unmute: %+v", m)
+	}
+}
