@@ -111,7 +111,9 @@ func worldIngress(e *Env, r *Res, sg *sgConfig, ports []int32, v4, v6 bool) ([]w
 		}
 		for _, pl := range p.PrefixListIds {
 			found := false
-			for _, x := range e.List(TypePrefixList, r.AccountID, r.Region) {
+			// AWS-managed lists may be recorded under the owner "aws" rather than the account.
+			lists := append(append([]*Res(nil), e.List(TypePrefixList, r.AccountID, r.Region)...), e.List(TypePrefixList, "aws", r.Region)...)
+			for _, x := range lists {
 				c, err := decode[prefixListConfig](x)
 				if err != nil || c.PrefixListId != pl.PrefixListId {
 					continue
