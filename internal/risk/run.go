@@ -102,9 +102,13 @@ func Run(ctx context.Context, db *store.DB, scanID int64, w Weights) (Result, er
 	}
 	for _, ac := range accts {
 		c := store.Coverage{AccountID: ac.ID, Region: "global", Collector: Collector, Service: "risk", Status: store.CoverageOK, Items: perAccount[ac.ID]}
-		if ac.Access == "denied" || ac.Access == "error" {
-			// Nothing was seen there: a missing path proves nothing, keep the old ones open.
-			c.Status, c.Reason = store.CoverageSkipped, "account not readable ("+ac.Access+"): "+ac.AccessReason
+		// Nothing was seen in an account whose role was refused (or failed): a missing path
+		// proves nothing there, so the task takes the account's outcome, like every task of it.
+		switch ac.Access {
+		case "denied":
+			c.Status, c.Reason = store.CoverageDenied, ac.AccessReason
+		case "error":
+			c.Status, c.Reason = store.CoverageError, ac.AccessReason
 		}
 		if err := db.PutCoverage(ctx, scanID, c); err != nil {
 			return res, err
