@@ -59,6 +59,8 @@ type Proxy struct {
 	keys    map[string]string // access key id -> account
 	buckets map[string]*rate.Limiter
 	served  map[string]int64 // account|region|class -> calls forwarded
+	// accountLatency adds latency to one account's calls (a slow or distant account).
+	accountLatency map[string]time.Duration
 
 	Calls     atomic.Int64
 	Throttled atomic.Int64
@@ -89,6 +91,16 @@ func Start(target string) (*Proxy, error) {
 	p.server = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go p.server.Serve(l)
 	return p, nil
+}
+
+// SetAccountLatency makes every call of one account slower by d.
+func (p *Proxy) SetAccountLatency(account string, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.accountLatency == nil {
+		p.accountLatency = map[string]time.Duration{}
+	}
+	p.accountLatency[account] = d
 }
 
 // Served returns how many calls were forwarded per account|region|class bucket.
@@ -149,8 +161,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Class = p.classOf(c)
 	p.Calls.Add(1)
-	if p.Latency > 0 {
-		time.Sleep(p.Latency)
+	p.mu.Lock()
+	extra := p.accountLatency[c.AccountID]
+	p.mu.Unlock()
+	if d := p.Latency + extra; d > 0 {
+		time.Sleep(d)
 	}
 
 	p.mu.Lock()

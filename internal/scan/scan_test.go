@@ -335,3 +335,58 @@ func TestExpiringSessionsAreRefreshed(t *testing.T) {
 		t.Fatalf("only %d AssumeRole calls: sessions were not renewed before expiry", n)
 	}
 }
+
+// One slow account must not starve the rest: with two workers and an account whose every call
+// takes a second, the other accounts' tasks all finish before the slow account's last task.
+func TestSlowAccountDoesNotStarveOthers(t *testing.T) {
+	srv := mototest.New(t)
+	o := buildOrg(t, srv.Config(t, "us-east-1"))
+	proxy, err := faultproxy.Start(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	slow := o.members["prod"]
+	cfg, _ := awsx.Load(context.Background(), awsx.Options{Region: "us-east-1", EndpointURL: proxy.URL})
+	db := openDB(t)
+	// The slow account is made slow only once discovery is over, so that the test measures the
+	// scheduler, not discovery.
+	stats := &scan.Stats{}
+	go func() {
+		for stats.Tasks.Load() == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		proxy.SetAccountLatency(slow, time.Second)
+	}()
+	res, err := (&scan.Scanner{DB: db, Base: cfg, Stats: stats}).Run(context.Background(), scan.Options{RoleName: "OrganizationAccountAccessRole",
+		Regions: []string{"us-east-1", "eu-west-1"}, Services: []string{"enginetest"}, Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != store.ScanComplete {
+		t.Fatalf("status %s: %s", res.Status, res.Reason)
+	}
+	// Coverage rows are written as tasks finish: their insertion order is the completion order.
+	rows, err := db.SQL.Query(`SELECT account_id FROM coverage WHERE scan_id = ? ORDER BY rowid`, res.ScanID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var order []string
+	for rows.Next() {
+		var a string
+		rows.Scan(&a)
+		order = append(order, a)
+	}
+	lastSlow, lastFast := -1, -1
+	for i, a := range order {
+		if a == slow {
+			lastSlow = i
+		} else {
+			lastFast = i
+		}
+	}
+	if lastFast > lastSlow {
+		t.Fatalf("fast accounts waited behind the slow one: completion order %v", order)
+	}
+}
