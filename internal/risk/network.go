@@ -477,6 +477,9 @@ func (g *Graph) naclFilter(n *nacl, in []span) (pass []span, stopped []Blocked) 
 				action = "allow"
 			}
 			text := fmt.Sprintf("entry #%d %s %s %s from %s", e.number, action, e.proto, portText(e.from, e.to), e.cidr)
+			if e.proto == "all" {
+				text = fmt.Sprintf("entry #%d %s all traffic from %s", e.number, action, e.cidr)
+			}
 			if e.number == 32767 {
 				text = fmt.Sprintf("entry #* (default) %s all traffic from %s", action, e.cidr)
 			}
