@@ -26,7 +26,8 @@ import (
 //     finding stale with the reason, so a failed read never looks like a fix.
 //
 // The same finding put twice in one scan (e.g. by a yagura check and by Security Hub) is merged:
-// sources are united and the worse status and higher severity win.
+// sources are united, the worse status and higher severity win, and the primary source is yagura
+// if it is among them, else the service that found it rather than Security Hub relaying it.
 type FindingWriter struct {
 	db     *DB
 	scanID int64
@@ -150,7 +151,7 @@ func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Findi
 		resource_arn, resource_type, title, detail, evidence, remediation, collector, first_seen, last_seen, lifecycle, stale, stale_reason,
 		last_scan_id, risk, risk_score)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET check_id=excluded.check_id, source=CASE WHEN findings.last_scan_id = excluded.last_scan_id THEN findings.source ELSE excluded.source END,
+		ON CONFLICT (id) DO UPDATE SET check_id=excluded.check_id, source=CASE WHEN findings.last_scan_id = excluded.last_scan_id AND (findings.source = 'yagura' OR excluded.source = 'securityhub') THEN findings.source ELSE excluded.source END,
 		sources=excluded.sources, source_id=excluded.source_id, controls=excluded.controls, status=excluded.status, severity=excluded.severity,
 		account_id=excluded.account_id, region=excluded.region, resource_arn=excluded.resource_arn, resource_type=excluded.resource_type,
 		title=excluded.title, detail=CASE WHEN excluded.stale = 1 THEN findings.detail ELSE excluded.detail END,

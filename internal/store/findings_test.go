@@ -140,11 +140,22 @@ func TestSameFindingFromTwoSourcesMerges(t *testing.T) {
 	hub.Source, hub.Severity = "securityhub", finding.Critical
 	put(t, db, s, sg(finding.Pass), hub)
 	f := get(t, db, "f1")
-	if len(f.Sources) != 2 || f.Status != finding.Fail || f.Severity != finding.Critical {
-		t.Fatalf("merged finding: sources %v status %s severity %s", f.Sources, f.Status, f.Severity)
+	if len(f.Sources) != 2 || f.Status != finding.Fail || f.Severity != finding.Critical || f.Source != "yagura" {
+		t.Fatalf("merged finding: source %s sources %v status %s severity %s", f.Source, f.Sources, f.Status, f.Severity)
 	}
 	n, _ := db.CountFindings(context.Background(), FindingFilter{Sources: []string{"securityhub"}, Control: "fsbp:EC2.13"})
 	if n != 1 {
 		t.Fatalf("filter by source and control found %d", n)
+	}
+}
+
+func TestMergedSourcePrefersYaguraWhicheverComesFirst(t *testing.T) {
+	db := testDB(t)
+	s := newScan(t, db, okSG)
+	hub := sg(finding.Fail)
+	hub.Source = "securityhub"
+	put(t, db, s, hub, sg(finding.Fail))
+	if f := get(t, db, "f1"); f.Source != "yagura" || len(f.Sources) != 2 {
+		t.Fatalf("source %s sources %v", f.Source, f.Sources)
 	}
 }
