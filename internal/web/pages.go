@@ -308,11 +308,16 @@ func (s *Server) overview(r *http.Request) (string, map[string]any, error) {
 	}
 	data["Tasks"] = len(cov)
 	data["Gaps"] = gaps
-	newest, err := s.db.Findings(ctx, store.FindingFilter{Statuses: []string{string(finding.Fail)}, Lifecycles: []string{finding.LifecycleNew}, Limit: 20})
+	// Both lists pick ids with a query that walks an index and stops after 20 rows, then load
+	// those findings: filtering by lifecycle through FindingFilter sorts every failing finding.
+	newest, err := s.findingsByQuery(ctx, `SELECT id FROM findings WHERE status = 'FAIL' AND lifecycle = 'new'
+		ORDER BY severity DESC LIMIT 20`)
 	if err != nil {
 		return "", nil, err
 	}
-	resolved, err := s.db.Findings(ctx, store.FindingFilter{Lifecycles: []string{finding.LifecycleResolved}, Limit: 20})
+	// Newly resolved: resolved by the latest scan, as its history says.
+	resolved, err := s.findingsByQuery(ctx, `SELECT finding_id FROM finding_events WHERE scan_id = ? AND event = 'resolved'
+		ORDER BY rowid DESC LIMIT 20`, sc.ID)
 	if err != nil {
 		return "", nil, err
 	}
@@ -609,4 +614,26 @@ func (s *Server) handleUnmute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, localURL("/findings/"+url.PathEscape(id)), http.StatusSeeOther)
+}
+
+// findingsByQuery loads the findings whose ids a query returns, in the store's order.
+func (s *Server) findingsByQuery(ctx context.Context, q string, args ...any) ([]*finding.Finding, error) {
+	rows, err := s.db.SQL.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return s.db.Findings(ctx, store.FindingFilter{IDs: ids})
 }
