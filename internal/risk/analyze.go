@@ -196,6 +196,11 @@ func (a *Analysis) factors(n NodeID) *nodeFactors {
 		e := es[0]
 		nf.exposure = map[string]float64{"direct": 1, "public-bucket": 1, "function-url": 0.9, "public-endpoint": 0.9, "load-balancer": 0.8}[e.Through]
 		nf.exposureWhy = fmt.Sprintf("internet-exposed on %s (%s)", e.Ports(), e.Through)
+		if !e.Anyone() {
+			// Reachable only from some internet addresses: half the exposure of an open door.
+			nf.exposure /= 2
+			nf.exposureWhy = fmt.Sprintf("reachable from %s on %s (%s)", e.Source, e.Ports(), e.Through)
+		}
 		for _, h := range e.Hops {
 			nf.path = append(nf.path, h.ARN)
 		}

@@ -91,6 +91,9 @@ func sortExposures(es []Exposure) {
 		if rank[a.Through] != rank[b.Through] {
 			return rank[a.Through] < rank[b.Through]
 		}
+		if a.Anyone() != b.Anyone() {
+			return a.Anyone()
+		}
 		return a.FromPort < b.FromPort
 	})
 }
@@ -107,7 +110,7 @@ func (g *Graph) loadBalancerExposure(x *Exposures) {
 		n := g.Nodes[id]
 		var spans []span
 		if len(lb.sgs) == 0 {
-			spans = []span{{proto: "tcp", from: 0, to: 65535, hops: []Hop{{ARN: n.ARN, Type: TypeLB, Via: "no security groups (network load balancer)"}}}}
+			spans = []span{{proto: "tcp", from: 0, to: 65535, src: "0.0.0.0/0", hops: []Hop{{ARN: n.ARN, Type: TypeLB, Via: "no security groups (network load balancer)"}}}}
 		} else {
 			spans = g.internetSpans(n.Account, n.Region, lb.sgs)
 		}
@@ -142,7 +145,7 @@ func (g *Graph) loadBalancerExposure(x *Exposures) {
 			if proto == "" {
 				proto = "tcp"
 			}
-			x.Reachable[id] = append(x.Reachable[id], Exposure{Protocol: proto, FromPort: l.port, ToPort: l.port, Through: "direct", Hops: head})
+			x.Reachable[id] = append(x.Reachable[id], Exposure{Protocol: proto, FromPort: l.port, ToPort: l.port, Through: "direct", Source: admit.src, Hops: head})
 			for _, e2 := range g.out[e.To] {
 				tg := g.tgs[e2.To]
 				if e2.Kind != EdgeForwardsTo || tg == nil {
@@ -171,7 +174,7 @@ func (g *Graph) loadBalancerExposure(x *Exposures) {
 					} else {
 						hops = append(hops, Hop{ARN: t.ARN, Type: t.Type, Via: "target"})
 					}
-					x.Reachable[e3.To] = append(x.Reachable[e3.To], Exposure{Protocol: proto, FromPort: l.port, ToPort: l.port, Through: "load-balancer", Hops: hops})
+					x.Reachable[e3.To] = append(x.Reachable[e3.To], Exposure{Protocol: proto, FromPort: l.port, ToPort: l.port, Through: "load-balancer", Source: admit.src, Hops: hops})
 				}
 			}
 		}

@@ -112,7 +112,14 @@ type Exposure struct {
 	ToPort   int    `json:"to_port"`
 	// Through is direct, load-balancer, function-url, public-endpoint or public-bucket.
 	Through string `json:"through"`
-	Hops    []Hop  `json:"path"`
+	// Source is the internet CIDR admitted ("0.0.0.0/0" = anyone).
+	Source string `json:"source,omitempty"`
+	Hops   []Hop  `json:"path"`
+}
+
+// Anyone reports whether the exposure admits the whole internet, not only some addresses.
+func (e Exposure) Anyone() bool {
+	return e.Source == "" || strings.HasSuffix(e.Source, "/0")
 }
 
 // Ports renders the protocol and ports, e.g. tcp/22 or tcp/0-65535.
@@ -415,7 +422,8 @@ func (b *Builder) addNACL(id NodeID, r *inventory.Resource) {
 type span struct {
 	proto    string
 	from, to int
-	hops     []Hop // evidence gathered so far
+	src      string // the internet CIDR admitted
+	hops     []Hop  // evidence gathered so far
 }
 
 // internetSpans lists what a set of security groups admits from the internet, each span with
@@ -433,7 +441,7 @@ func (g *Graph) internetSpans(account, region string, groups []string) []span {
 			}
 			hop := Hop{ARN: g.Nodes[sg.id].ARN, Type: TypeSG, Via: r.text}
 			for _, p := range expandProto(r.proto) {
-				out = append(out, span{proto: p, from: r.from, to: r.to, hops: []Hop{hop}})
+				out = append(out, span{proto: p, from: r.from, to: r.to, src: r.cidr, hops: []Hop{hop}})
 			}
 		}
 	}
@@ -492,7 +500,7 @@ func (g *Graph) naclFilter(n *nacl, in []span) (pass []span, stopped []Blocked) 
 				}
 				hop := Hop{ARN: naclARN, Type: TypeNACL, Via: text}
 				if e.allow {
-					p := span{proto: s.proto, from: lo, to: hi, hops: append(append([]Hop{}, s.hops...), hop)}
+					p := span{proto: s.proto, from: lo, to: hi, src: s.src, hops: append(append([]Hop{}, s.hops...), hop)}
 					pass = append(pass, p)
 				} else {
 					stopped = append(stopped, Blocked{
@@ -596,13 +604,13 @@ func (g *Graph) reach(target NodeID, account, region, subnetID string, groups []
 		hops = append(hops, subnetHop...)
 		hops = append(hops, s.hops[:len(s.hops)-1]...)
 		hops = append(hops, Hop{ARN: res.ARN, Type: res.Type, Via: "public IP " + publicIP})
-		out = append(out, Exposure{Protocol: s.proto, FromPort: s.from, ToPort: s.to, Through: "direct", Hops: hops})
+		out = append(out, Exposure{Protocol: s.proto, FromPort: s.from, ToPort: s.to, Through: "direct", Source: s.src, Hops: hops})
 	}
 	if acl == nil {
 		for _, s := range spans {
 			hops := append(append(append([]Hop{}, head...), subnetHop...), s.hops...)
 			hops = append(hops, Hop{ARN: res.ARN, Type: res.Type, Via: "public IP " + publicIP})
-			out = append(out, Exposure{Protocol: s.proto, FromPort: s.from, ToPort: s.to, Through: "direct", Hops: hops})
+			out = append(out, Exposure{Protocol: s.proto, FromPort: s.from, ToPort: s.to, Through: "direct", Source: s.src, Hops: hops})
 		}
 	}
 	for i := range stopped {

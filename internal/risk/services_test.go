@@ -80,3 +80,21 @@ func TestRoleTrustedByAnyoneIsExposed(t *testing.T) {
 		t.Errorf("web-admin (trusts EC2 only) exposure %v", nf.exposure)
 	}
 }
+
+func TestNarrowInternetSourceCountsHalf(t *testing.T) {
+	f := newFixture()
+	f.add(TypeSG, ec2ARN("security-group", "sg-office"), "office", M{"GroupId": "sg-office", "IpPermissions": []M{perm("tcp", 443, 443, "203.0.113.7/32", "")}}, nil)
+	f.instance("i-office", "subnet-pub", "203.0.113.20", "sg-office", "", "required")
+	a := f.analyze()
+	id := node(t, a, ec2ARN("instance", "i-office"))
+	es := a.X.Reachable[id]
+	if len(es) != 1 || es[0].Source != "203.0.113.7/32" || es[0].Anyone() {
+		t.Fatalf("exposures %+v", es)
+	}
+	if nf := a.factors(id); nf.exposure != 0.5 || !strings.Contains(nf.exposureWhy, "reachable from 203.0.113.7/32 on tcp/443") {
+		t.Errorf("factors %+v", nf)
+	}
+	if nf := a.factors(node(t, a, ec2ARN("instance", "i-pub"))); nf.exposure != 1 {
+		t.Errorf("i-pub (open to 0.0.0.0/0) exposure %v", nf.exposure)
+	}
+}
