@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/yagura-dev/yagura/internal/finding"
 )
 
 // Mute accepts the risk of one finding, set from the dashboard (the YAML mutelist of
@@ -92,4 +95,37 @@ func (db *DB) MuteOf(ctx context.Context, findingID string) (*Mute, error) {
 		m.Expires = &t
 	}
 	return &m, nil
+}
+
+// ApplyMutes marks the findings that have an active dashboard mute at t (Muted, MuteReason),
+// one query for the whole page of findings.
+func (db *DB) ApplyMutes(ctx context.Context, fs []*finding.Finding, t time.Time) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	byID := make(map[string]*finding.Finding, len(fs))
+	args := make([]any, 0, len(fs))
+	for _, f := range fs {
+		byID[f.ID] = f
+		args = append(args, f.ID)
+	}
+	rows, err := db.SQL.QueryContext(ctx, `SELECT finding_id, reason, expires FROM web_mutes WHERE finding_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, reason, expires string
+		if err := rows.Scan(&id, &reason, &expires); err != nil {
+			return err
+		}
+		if expires != "" && !t.Before(ParseTime(expires)) {
+			continue
+		}
+		if f := byID[id]; f != nil {
+			f.Muted, f.MuteReason = true, reason
+		}
+	}
+	return rows.Err()
 }

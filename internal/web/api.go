@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/inventory"
@@ -108,6 +109,9 @@ func (s *Server) apiFindings(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.db.ApplyMutes(r.Context(), list, time.Now()); err != nil {
+		return nil, err
+	}
 	if list == nil {
 		list = []*finding.Finding{}
 	}
@@ -133,6 +137,9 @@ func (s *Server) apiFinding(r *http.Request) (any, error) {
 	mute, err := s.db.MuteOf(r.Context(), id)
 	if err != nil {
 		return nil, err
+	}
+	if mute != nil && mute.Active(time.Now()) {
+		list[0].Muted, list[0].MuteReason = true, mute.Reason
 	}
 	return map[string]any{"finding": list[0], "events": events, "mute": mute}, nil
 }

@@ -416,6 +416,9 @@ func (s *Server) findings(r *http.Request) (string, map[string]any, error) {
 	if err != nil {
 		return "", nil, err
 	}
+	if err := s.db.ApplyMutes(r.Context(), list, time.Now()); err != nil {
+		return "", nil, err
+	}
 	data := map[string]any{
 		"Title": "Findings", "Findings": list, "Total": total, "Q": q, "Severities": severities,
 		"From": f.Offset + 1, "To": f.Offset + len(list),
@@ -447,6 +450,9 @@ func (s *Server) findingDetail(r *http.Request) (string, map[string]any, error) 
 		return "", nil, err
 	}
 	fd := list[0]
+	if mute != nil && mute.Active(time.Now()) {
+		fd.Muted, fd.MuteReason = true, mute.Reason
+	}
 	data := map[string]any{
 		"Title": fd.Title, "F": fd, "Evidence": prettyJSON(fd.Evidence), "Events": events, "Mute": mute,
 		"MuteURL": localURL("/findings/" + url.PathEscape(id) + "/mute"), "UnmuteURL": localURL("/findings/" + url.PathEscape(id) + "/unmute"),

@@ -209,6 +209,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		setSessionCookie(w, sess)
 	}
 	if r.Method == http.MethodPost {
+		// Forms here are a few short fields; a large body is only a way to burn memory.
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		// A valid CSRF token is required even on loopback: any web page the user visits can
 		// make the browser post to 127.0.0.1.
 		if sess == nil || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {

@@ -595,6 +595,20 @@ func TestMute(t *testing.T) {
 	if !strings.Contains(body, "Muted: bastion &lt;script&gt;") || strings.Contains(body, "<script") {
 		t.Errorf("finding page after mute does not show it (escaped)")
 	}
+	_, body = get(t, c, ts.URL+"/findings?check=ec2.sg_ingress_ssh_world&account="+acctA)
+	if !strings.Contains(body, `<span class="muted" title="bastion &lt;script&gt;alert(1)&lt;/script&gt;">muted</span>`) {
+		t.Errorf("findings list does not mark the muted finding")
+	}
+	var list struct{ Findings []finding.Finding }
+	_, body = get(t, c, ts.URL+"/api/v1/findings?status=FAIL")
+	if err := json.Unmarshal([]byte(body), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range list.Findings {
+		if f.Muted != (f.ID == "f-ssh") {
+			t.Errorf("API list: %s muted=%v", f.ID, f.Muted)
+		}
+	}
 	var api struct {
 		Mute   *store.Mute
 		Events []store.FindingEvent
@@ -608,5 +622,16 @@ func TestMute(t *testing.T) {
 	}
 	if m, _ := db.MuteOf(context.Background(), "f-ssh"); m != nil {
 		t.Errorf("mute left after unmute: %+v", m)
+	}
+	// An expired mute is shown as expired and no longer marks the finding.
+	past := time.Now().Add(-time.Hour)
+	must(t, db.PutMute(context.Background(), store.Mute{FindingID: "f-hostile", Reason: "old", Expires: &past, CreatedAt: past.Add(-time.Hour)}))
+	_, body = get(t, c, ts.URL+"/findings/f-hostile")
+	if !strings.Contains(body, "Mute expired: old") || strings.Contains(body, `class="muted"`) {
+		t.Errorf("expired mute not shown as expired")
+	}
+	_, body = get(t, c, ts.URL+"/api/v1/findings?status=FAIL")
+	if strings.Contains(body, `"muted": true`) {
+		t.Errorf("expired mute still mutes: %s", body)
 	}
 }
