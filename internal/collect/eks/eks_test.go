@@ -3,12 +3,10 @@ package eks_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -27,26 +25,8 @@ import (
 
 const mgmt = "123456789012"
 
-// newMoto starts moto like mototest.New, but without AWS_PROFILE in moto's environment:
-// mototest.SetTestEnv sets it to "", and botocore inside moto then fails with ProfileNotFound on
-// the calls that build a boto3 session.
-func newMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	mototest.SetTestEnv(t)
-	os.Unsetenv("AWS_PROFILE") // t.Setenv restores it after the test
-	s, err := mototest.Start(context.Background(), "")
-	if errors.Is(err, mototest.ErrMissing) && os.Getenv("CI") == "" {
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
-}
-
 func TestEKSClusters(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	org := organizations.NewFromConfig(cfg)
@@ -163,7 +143,7 @@ func TestEKSAccessDenied(t *testing.T) {
 
 // A cluster whose DescribeCluster is refused is still recorded, with the reason.
 func TestEKSDescribeDenied(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	target, _ := url.Parse(srv.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)

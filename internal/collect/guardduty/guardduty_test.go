@@ -3,12 +3,10 @@ package guardduty_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -26,31 +24,13 @@ import (
 
 const mgmt = "123456789012"
 
-// newMoto starts moto like mototest.New, but without AWS_PROFILE in moto's environment:
-// mototest.SetTestEnv sets it to "", and botocore inside moto then fails with ProfileNotFound on
-// the calls that build a boto3 session.
-func newMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	mototest.SetTestEnv(t)
-	os.Unsetenv("AWS_PROFILE") // t.Setenv restores it after the test
-	s, err := mototest.Start(context.Background(), "")
-	if errors.Is(err, mototest.ErrMissing) && os.Getenv("CI") == "" {
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
-}
-
 type status struct {
 	Enabled     bool
 	DetectorIds []string
 }
 
 func TestGuardDutyDetectors(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	org := organizations.NewFromConfig(cfg)
@@ -167,7 +147,7 @@ func TestGuardDutyAccessDenied(t *testing.T) {
 // A detector whose GetDetector is refused is still recorded, and the region's status says it
 // cannot tell whether GuardDuty is on instead of claiming it is off.
 func TestGuardDutyGetDetectorDenied(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	target, _ := url.Parse(srv.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)

@@ -3,10 +3,8 @@ package inspector2_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,24 +21,6 @@ import (
 
 const mgmt = "123456789012"
 
-// newMoto starts moto like mototest.New, but without AWS_PROFILE in moto's environment:
-// mototest.SetTestEnv sets it to "", and botocore inside moto then fails with ProfileNotFound on
-// the calls that build a boto3 session.
-func newMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	mototest.SetTestEnv(t)
-	os.Unsetenv("AWS_PROFILE") // t.Setenv restores it after the test
-	s, err := mototest.Start(context.Background(), "")
-	if errors.Is(err, mototest.ErrMissing) && os.Getenv("CI") == "" {
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
-}
-
 type statusConfig struct {
 	AccountId        string
 	Enabled          bool
@@ -49,7 +29,7 @@ type statusConfig struct {
 }
 
 func TestInspectorAccountStatus(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	org := organizations.NewFromConfig(cfg)

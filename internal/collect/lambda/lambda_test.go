@@ -5,13 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,24 +30,6 @@ import (
 )
 
 const mgmt = "123456789012"
-
-// newMoto starts moto like mototest.New, but without AWS_PROFILE in moto's environment:
-// mototest.SetTestEnv sets it to "", and botocore inside moto then fails with ProfileNotFound on
-// the calls that build a boto3 session.
-func newMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	mototest.SetTestEnv(t)
-	os.Unsetenv("AWS_PROFILE") // t.Setenv restores it after the test
-	s, err := mototest.Start(context.Background(), "")
-	if errors.Is(err, mototest.ErrMissing) && os.Getenv("CI") == "" {
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
-}
 
 var urlsPath = regexp.MustCompile(`^/2021-10-31/functions/([^/]+)/urls$`)
 
@@ -130,7 +110,7 @@ func configOf(t *testing.T, r *inventory.Resource) map[string]any {
 }
 
 func TestLambdaFunctions(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	base := srv.Config(t, "us-east-1")
 	org := organizations.NewFromConfig(base)

@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -29,24 +27,6 @@ import (
 )
 
 const mgmt = "123456789012"
-
-// newMoto starts moto like mototest.New, but without AWS_PROFILE in moto's environment:
-// mototest.SetTestEnv sets it to "", and botocore inside moto then fails with ProfileNotFound on
-// the calls that build a boto3 session (EC2 CreateVpc after CreateOrganization, among others).
-func newMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	mototest.SetTestEnv(t)
-	os.Unsetenv("AWS_PROFILE") // t.Setenv restores it after the test
-	s, err := mototest.Start(context.Background(), "")
-	if errors.Is(err, mototest.ErrMissing) && os.Getenv("CI") == "" {
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
-}
 
 // memberAccount creates an organization and one member account, returning the member's id and
 // a configuration with its credentials.
@@ -107,7 +87,7 @@ func makeNetwork(t *testing.T, cfg aws.Config, region string) network {
 }
 
 func TestRDSCollectors(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
 	member, memberCfg := memberAccount(t, cfg)
@@ -297,7 +277,7 @@ func TestRDSAccessDenied(t *testing.T) {
 // When DescribeDBSnapshotAttributes is refused the snapshot is still recorded, and Public is
 // unknown (null) with the reason, rather than false.
 func TestRDSSnapshotAttributesDenied(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	target, _ := url.Parse(srv.URL)
 	proxy := httputil.NewSingleHostReverseProxy(target)

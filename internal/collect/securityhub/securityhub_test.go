@@ -3,12 +3,10 @@ package securityhub_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -24,24 +22,6 @@ import (
 )
 
 const mgmt = "123456789012"
-
-// newMoto starts moto like mototest.New, but without AWS_PROFILE in moto's environment:
-// mototest.SetTestEnv sets it to "", and botocore inside moto then fails with ProfileNotFound on
-// the calls that build a boto3 session.
-func newMoto(t *testing.T) *mototest.Server {
-	t.Helper()
-	mototest.SetTestEnv(t)
-	os.Unsetenv("AWS_PROFILE") // t.Setenv restores it after the test
-	s, err := mototest.Start(context.Background(), "")
-	if errors.Is(err, mototest.ErrMissing) && os.Getenv("CI") == "" {
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s
-}
 
 // signedRegion reads the region from the request's SigV4 credential scope.
 func signedRegion(r *http.Request) string {
@@ -117,7 +97,7 @@ func hubFrontDenying(t *testing.T, motoURL, denyPath string) string {
 }
 
 func TestSecurityHub(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: hubFront(t, srv.URL)})
 	if err != nil {
@@ -233,7 +213,7 @@ func TestSecurityHubAccessDenied(t *testing.T) {
 
 // A refused GetEnabledStandards leaves the hub recorded as enabled, with Standards unknown.
 func TestSecurityHubStandardsDenied(t *testing.T) {
-	srv := newMoto(t)
+	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: hubFrontDenying(t, srv.URL, "/standards/get"), MaxAttempts: 1})
 	if err != nil {
