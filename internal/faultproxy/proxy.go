@@ -61,6 +61,8 @@ type Proxy struct {
 	served  map[string]int64 // account|region|class -> calls forwarded
 	// accountLatency adds latency to one account's calls (a slow or distant account).
 	accountLatency map[string]time.Duration
+	// held blocks one account's calls until its channel is closed (a hung account).
+	held map[string]chan struct{}
 
 	Calls     atomic.Int64
 	Throttled atomic.Int64
@@ -101,6 +103,27 @@ func (p *Proxy) SetAccountLatency(account string, d time.Duration) {
 		p.accountLatency = map[string]time.Duration{}
 	}
 	p.accountLatency[account] = d
+}
+
+// HoldAccount makes every call of one account wait until release is called (or the caller gives
+// up): an account that hangs, for tests that must not depend on how fast the machine is.
+func (p *Proxy) HoldAccount(account string) (release func()) {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	if p.held == nil {
+		p.held = map[string]chan struct{}{}
+	}
+	p.held[account] = ch
+	p.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			delete(p.held, account)
+			p.mu.Unlock()
+			close(ch)
+		})
+	}
 }
 
 // Served returns how many calls were forwarded per account|region|class bucket.
@@ -163,7 +186,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.Calls.Add(1)
 	p.mu.Lock()
 	extra := p.accountLatency[c.AccountID]
+	hold := p.held[c.AccountID]
 	p.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if d := p.Latency + extra; d > 0 {
 		time.Sleep(d)
 	}

@@ -152,7 +152,7 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 	// Accounts are discovered one by one (OU path and tags cost Organizations calls); each is
 	// prepared (credentials, enabled regions) and its tasks join the queue as soon as it is known,
 	// so collection overlaps discovery. The per-account cap is set once the account count is known.
-	disp := newDispatcher(o.Concurrency)
+	disp := newDispatcher(o.Concurrency, o.Concurrency)
 	run := &runState{s: s, o: o, dbctx: dbctx, scanID: scanID, writer: writer, findings: findings, limiter: limiter,
 		caller: organization.Caller, log: log, res: res, remaining: map[string]int{}}
 	var wg sync.WaitGroup

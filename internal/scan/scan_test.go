@@ -336,8 +336,8 @@ func TestExpiringSessionsAreRefreshed(t *testing.T) {
 	}
 }
 
-// One slow account must not starve the rest: with two workers and an account whose every call
-// takes a second, the other accounts' tasks all finish before the slow account's last task.
+// One slow account must not starve the rest: with two workers and an account whose calls hang,
+// the other accounts' tasks all finish before the slow account's last task.
 func TestSlowAccountDoesNotStarveOthers(t *testing.T) {
 	srv := mototest.New(t)
 	o := buildOrg(t, srv.Config(t, "us-east-1"))
@@ -349,17 +349,48 @@ func TestSlowAccountDoesNotStarveOthers(t *testing.T) {
 	slow := o.members["prod"]
 	cfg, _ := awsx.Load(context.Background(), awsx.Options{Region: "us-east-1", EndpointURL: proxy.URL})
 	db := openDB(t)
-	// The slow account is made slow only once discovery is over, so that the test measures the
-	// scheduler, not discovery.
+	// The slow account hangs once discovery is over (so that the test measures the scheduler, not
+	// discovery) until every other account's tasks have finished. A scheduler that lets the hung
+	// account take both workers never gets there, and the test fails at the deadline instead of
+	// depending on how fast this machine answers.
 	stats := &scan.Stats{}
+	release := func() {}
+	held := make(chan struct{})
 	go func() {
 		for stats.Tasks.Load() == 0 {
 			time.Sleep(5 * time.Millisecond)
 		}
-		proxy.SetAccountLatency(slow, time.Second)
+		release = proxy.HoldAccount(slow)
+		close(held)
 	}()
-	res, err := (&scan.Scanner{DB: db, Base: cfg, Stats: stats}).Run(context.Background(), scan.Options{RoleName: "OrganizationAccountAccessRole",
-		Regions: []string{"us-east-1", "eu-west-1"}, Services: []string{"enginetest"}, Concurrency: 2})
+	type result struct {
+		res *scan.Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := (&scan.Scanner{DB: db, Base: cfg, Stats: stats}).Run(context.Background(), scan.Options{RoleName: "OrganizationAccountAccessRole",
+			Regions: []string{"us-east-1", "eu-west-1"}, Services: []string{"enginetest"}, Concurrency: 2})
+		done <- result{res, err}
+	}()
+	<-held
+	fastTasks := 3 * 3 // three fast accounts × (two regions of VPCs + global users)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var n int
+		db.SQL.QueryRow(`SELECT count(*) FROM coverage WHERE account_id != ?`, slow).Scan(&n)
+		if n >= fastTasks {
+			break
+		}
+		if time.Now().After(deadline) {
+			release()
+			t.Fatalf("fast accounts finished %d of %d tasks while the slow account hung: they waited behind it", n, fastTasks)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	release()
+	r := <-done
+	res, err := r.res, r.err
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,24 +14,27 @@ type task struct {
 	col       *collect.Collector
 }
 
-// dispatcher hands tasks to workers fairly: round-robin across accounts, at most perAccount tasks
-// of one account in flight, so one slow or heavily throttled account cannot occupy every worker
-// and starve the rest. Within an account, tasks are ordered to alternate regions so that every
-// region's rate buckets are drawn from at once.
+// dispatcher hands tasks to workers fairly: round-robin across accounts, and an account already
+// holding its fair share of the workers (workers ÷ accounts with work) gets another only when no
+// account below its share has tasks waiting. So one slow or heavily throttled account cannot
+// occupy every worker and starve the rest, yet idle workers still help the last accounts to
+// finish. perAccount is a hard cap on top of that. Within an account, tasks are ordered to
+// alternate regions so that every region's rate buckets are drawn from at once.
 type dispatcher struct {
 	mu         sync.Mutex
 	cond       *sync.Cond
 	queues     map[string][]task
 	order      []string
 	inflight   map[string]int
+	workers    int
 	perAccount int
 	next       int
 	pending    int
 	closed     bool
 }
 
-func newDispatcher(perAccount int) *dispatcher {
-	d := &dispatcher{queues: map[string][]task{}, inflight: map[string]int{}, perAccount: perAccount}
+func newDispatcher(workers, perAccount int) *dispatcher {
+	d := &dispatcher{queues: map[string][]task{}, inflight: map[string]int{}, workers: workers, perAccount: perAccount}
 	d.cond = sync.NewCond(&d.mu)
 	return d
 }
@@ -81,18 +84,28 @@ func (d *dispatcher) take() (task, bool) {
 
 func (d *dispatcher) pick() (task, bool) {
 	n := len(d.order)
-	for i := 0; i < n; i++ {
-		acct := d.order[(d.next+i)%n]
-		q := d.queues[acct]
-		if len(q) == 0 || d.inflight[acct] >= d.perAccount {
-			continue
+	active := 0
+	for _, acct := range d.order {
+		if len(d.queues[acct]) > 0 || d.inflight[acct] > 0 {
+			active++
 		}
-		t := q[0]
-		d.queues[acct] = q[1:]
-		d.inflight[acct]++
-		d.pending--
-		d.next = (d.next + i + 1) % n
-		return t, true
+	}
+	fair := (d.workers + active - 1) / max(1, active)
+	// First pass: accounts below their fair share; second: anyone under the hard cap.
+	for _, limit := range []int{min(fair, d.perAccount), d.perAccount} {
+		for i := 0; i < n; i++ {
+			acct := d.order[(d.next+i)%n]
+			q := d.queues[acct]
+			if len(q) == 0 || d.inflight[acct] >= limit {
+				continue
+			}
+			t := q[0]
+			d.queues[acct] = q[1:]
+			d.inflight[acct]++
+			d.pending--
+			d.next = (d.next + i + 1) % n
+			return t, true
+		}
 	}
 	return task{}, false
 }
