@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/yagura-dev/yagura/internal/finding"
-	"github.com/yagura-dev/yagura/internal/inventory"
 	"github.com/yagura-dev/yagura/internal/mutelist"
 	"github.com/yagura-dev/yagura/internal/report"
 	"github.com/yagura-dev/yagura/internal/store"
@@ -39,8 +38,8 @@ func (q *findingQuery) addFlags(cmd *cobra.Command, accountFlag, regionFlag stri
 	f.StringVar(&q.resource, "resource", "", "resource ARN or glob (* and ?)")
 	f.StringSliceVar(&q.sources, "source", nil, "sources: yagura, securityhub, guardduty, inspector2, config, accessanalyzer, trustedadvisor, ssm")
 	f.StringSliceVar(&q.lifecycles, "lifecycle", nil, "new, open and/or resolved")
-	f.BoolVar(&q.mutedOnly, "muted", false, "only findings muted by the mutelist")
-	f.StringVar(&q.mutelistFile, "mutelist", os.Getenv("YAGURA_MUTELIST"), "mutelist YAML file (env YAGURA_MUTELIST)")
+	f.BoolVar(&q.mutedOnly, "muted", false, "only muted findings (mutelist or dashboard)")
+	f.StringVar(&q.mutelistFile, "mutelist", os.Getenv("YAGURA_MUTELIST"), "mutelist YAML file (env YAGURA_MUTELIST); default: the list stored with `yagura mutelist import`")
 }
 
 // parseSeverityFilter reads "high" (exactly high) or "high+" (high and above).
@@ -77,56 +76,58 @@ func (q *findingQuery) load(ctx context.Context, db *store.DB) ([]*finding.Findi
 			exact = &sev
 		}
 	}
-	var ml *mutelist.List
-	if q.mutelistFile != "" {
-		var err error
-		if ml, err = mutelist.Load(q.mutelistFile); err != nil {
-			return nil, nil, err
-		}
-	}
-	var tags map[string]map[string]string
-	if ml != nil && ml.NeedsTags() {
-		var err error
-		if tags, err = latestTags(ctx, db); err != nil {
-			return nil, nil, err
-		}
+	ml, mlName, err := q.mutelist(ctx, db)
+	if err != nil {
+		return nil, nil, err
 	}
 	now := time.Now().UTC()
 	var out []*finding.Finding
-	err := db.EachFinding(ctx, filter, func(f *finding.Finding) error {
+	err = db.EachFinding(ctx, filter, func(f *finding.Finding) error {
 		if exact != nil && f.Severity != *exact {
-			return nil
-		}
-		ml.Apply(f, tags[f.ResourceARN], now)
-		if q.mutedOnly && !f.Muted {
 			return nil
 		}
 		out = append(out, f)
 		return nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// One function decides mutes for the CLI, exports and the dashboard: the YAML rules and the
+	// mutes set on findings in the dashboard.
+	if err := db.ApplyMutesWith(ctx, out, ml, now); err != nil {
+		return nil, nil, err
+	}
+	if q.mutedOnly {
+		kept := out[:0]
+		for _, f := range out {
+			if f.Muted {
+				kept = append(kept, f)
+			}
+		}
+		out = kept
+	}
 	var warnings []string
 	if ml != nil {
 		for _, e := range ml.Expired(now) {
-			warnings = append(warnings, fmt.Sprintf("mute %q expired on %s and no longer mutes anything", e.Reason, e.Expires))
+			warnings = append(warnings, fmt.Sprintf("%s: mute %q expired on %s and no longer mutes anything", mlName, e.Reason, e.Expires))
 		}
 	}
-	return out, warnings, err
+	return out, warnings, nil
 }
 
-// latestTags maps the resources of the newest finished scan to their tags, for mutes by tag.
-func latestTags(ctx context.Context, db *store.DB) (map[string]map[string]string, error) {
-	sc, err := db.GetScan(ctx, 0)
-	if err != nil {
-		return nil, err
+// mutelist returns the YAML mutelist to apply: --mutelist (or YAGURA_MUTELIST) when given,
+// otherwise the one stored with `yagura mutelist import` (nil when neither), and its name for
+// warnings.
+func (q *findingQuery) mutelist(ctx context.Context, db *store.DB) (*mutelist.List, string, error) {
+	if q.mutelistFile != "" {
+		l, err := mutelist.Load(q.mutelistFile)
+		return l, q.mutelistFile, err
 	}
-	tags := map[string]map[string]string{}
-	err = db.EachResource(ctx, sc.ID, store.ResourceFilter{}, func(r *inventory.Resource) error {
-		if len(r.Tags) > 0 {
-			tags[r.ARN] = r.Tags
-		}
-		return nil
-	})
-	return tags, err
+	stored, err := db.Mutelist(ctx)
+	if err != nil || stored == nil {
+		return nil, "", err
+	}
+	return stored.List, "stored mutelist", nil
 }
 
 func newFindingsCmd() *cobra.Command {

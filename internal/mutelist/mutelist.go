@@ -184,7 +184,7 @@ func (l *List) Apply(f *finding.Finding, tags map[string]string, now time.Time) 
 		if !e.Matches(f, tags) {
 			continue
 		}
-		if !e.expires.IsZero() && now.After(e.expires) {
+		if e.ExpiredAt(now) {
 			if expired == nil {
 				expired = e
 			}
@@ -204,11 +204,14 @@ func (l *List) Apply(f *finding.Finding, tags map[string]string, now time.Time) 
 	return nil
 }
 
+// ExpiredAt reports whether the entry has an expiry and is past it at now.
+func (e *Entry) ExpiredAt(now time.Time) bool { return !e.expires.IsZero() && now.After(e.expires) }
+
 // Expired lists the entries that are past their expiry at now, for warnings.
 func (l *List) Expired(now time.Time) []*Entry {
 	var out []*Entry
 	for _, e := range l.Mutes {
-		if !e.expires.IsZero() && now.After(e.expires) {
+		if e.ExpiredAt(now) {
 			out = append(out, e)
 		}
 	}
