@@ -53,6 +53,9 @@ type Proxy struct {
 	Limits      map[string]awsx.Limit // per-class buckets; nil disables throttling
 	StormRate   float64               // fraction of calls refused with a throttling error
 	DefaultAcct string                // account of keys the proxy has not seen issued (base credentials)
+	// Memo, when set, answers the calls it selects from memory once the target has answered
+	// them; several proxies may share one.
+	Memo *Memo
 
 	mu      sync.Mutex
 	faults  []Fault
@@ -67,6 +70,7 @@ type Proxy struct {
 	Calls     atomic.Int64
 	Throttled atomic.Int64
 	Injected  atomic.Int64
+	Memoized  atomic.Int64 // calls answered from memory
 
 	upstreamNanos, upstreamCalls atomic.Int64
 
@@ -217,12 +221,90 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.served[c.AccountID+"|"+c.Region+"|"+c.Class]++
 	p.mu.Unlock()
+	memoKey := ""
+	if p.Memo != nil && p.Memo.Select(c) {
+		memoKey = c.AccountID + "|" + c.Region + "|" + c.Service + "|" + r.Method + " " + r.URL.RequestURI() + "|" + string(body)
+		if rec := p.Memo.get(memoKey); rec != nil {
+			p.Memoized.Add(1)
+			rec.replay(w)
+			return
+		}
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	began := time.Now()
-	p.rp.ServeHTTP(w, r)
+	if memoKey == "" {
+		p.rp.ServeHTTP(w, r)
+	} else {
+		rec := &recorded{header: http.Header{}}
+		p.rp.ServeHTTP(rec, r)
+		if rec.status == http.StatusOK {
+			p.Memo.put(memoKey, rec)
+		}
+		rec.replay(w)
+	}
 	p.upstreamNanos.Add(int64(time.Since(began)))
 	p.upstreamCalls.Add(1)
+}
+
+// Memo keeps the target's answers to the calls Select picks, keyed by account, region, service,
+// request line and body: a benchmark whose warm-up run fills it then measures the modelled
+// limits and latency, not how fast an emulator computes its answers. Failed answers are not kept.
+type Memo struct {
+	Select func(c *Call) bool
+
+	mu      sync.Mutex
+	answers map[string]*recorded
+}
+
+// Len is the number of answers kept.
+func (m *Memo) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.answers)
+}
+
+func (m *Memo) get(key string) *recorded {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.answers[key]
+}
+
+func (m *Memo) put(key string, rec *recorded) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.answers == nil {
+		m.answers = map[string]*recorded{}
+	}
+	m.answers[key] = rec
+}
+
+// recorded is an answer kept by a Memo; it is also the ResponseWriter that records it.
+type recorded struct {
+	status int
+	header http.Header
+	body   bytes.Buffer
+}
+
+func (r *recorded) Header() http.Header { return r.header }
+func (r *recorded) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorded) WriteHeader(status int) { r.status = status }
+
+func (r *recorded) replay(w http.ResponseWriter) {
+	for k, v := range r.header {
+		w.Header()[k] = v
+	}
+	status := r.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	w.Write(r.body.Bytes())
 }
 
 // MeanUpstream is the mean time the target took to answer a forwarded call.

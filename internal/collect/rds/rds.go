@@ -215,6 +215,47 @@ func shareable(snapshotType *string) bool {
 	return aws.ToString(snapshotType) != "automated"
 }
 
+// snapshot is what DB and cluster snapshots share: how they are written is one path.
+type snapshot struct {
+	arn, name, kmsKey string
+	typ               string
+	snapshotType      *string
+	tags              []types.Tag
+}
+
+// putSnapshot writes one snapshot. readAttrs reads its attributes (only for shareable ones) as
+// the API's own list plus name/values pairs; when it fails, Public and SharedWith are null and
+// Errors says why, so that checks answer ERROR rather than "not public".
+func putSnapshot(t *collect.Target, sink collect.Sink, s snapshot, cfg any, access *snapshotAccess,
+	readAttrs func() (raw any, names []string, values [][]string, err error)) error {
+	*access = snapshotAccess{Public: aws.Bool(false), SharedWith: []string{}}
+	r := &inventory.Resource{ARN: s.arn, Type: s.typ, AccountID: t.AccountID, Region: t.Region, Name: s.name, Tags: tags(s.tags)}
+	if shareable(s.snapshotType) {
+		raw, names, values, err := readAttrs()
+		if err != nil {
+			access.Public, access.SharedWith = nil, nil
+			_, reason := awsx.Classify(err)
+			r.Errors = map[string]string{"Public": reason, "SharedWith": reason, "Attributes": reason}
+		} else {
+			access.Attributes = raw
+			for i, name := range names {
+				if pub, shared, ok := restoreAccess(name, values[i]); ok {
+					access.Public, access.SharedWith = aws.Bool(pub), shared
+				}
+			}
+		}
+	}
+	r.Config = inventory.MarshalConfig(cfg)
+	r.CollectedAt = time.Now().UTC()
+	if err := sink.PutResource(r); err != nil {
+		return err
+	}
+	if s.kmsKey != "" {
+		return sink.PutRelationship(inventory.Relationship{From: r.ARN, To: s.kmsKey, Kind: inventory.RelEncryptedBy})
+	}
+	return nil
+}
+
 func collectSnapshots(ctx context.Context, t *collect.Target, sink collect.Sink) error {
 	client := rds.NewFromConfig(t.Config)
 	// Without SnapshotType/IncludeShared/IncludePublic the API lists the account's own manual
@@ -227,40 +268,23 @@ func collectSnapshots(ctx context.Context, t *collect.Target, sink collect.Sink)
 		}
 		for i := range page.DBSnapshots {
 			s := &page.DBSnapshots[i]
-			cfg := snapshotConfig{DBSnapshot: s, snapshotAccess: snapshotAccess{Public: aws.Bool(false), SharedWith: []string{}}}
-			r := &inventory.Resource{
-				ARN:       aws.ToString(s.DBSnapshotArn),
-				Type:      TypeDBSnapshot,
-				AccountID: t.AccountID,
-				Region:    t.Region,
-				Name:      aws.ToString(s.DBSnapshotIdentifier),
-				Tags:      tags(s.TagList),
-			}
-			if shareable(s.SnapshotType) {
-				out, err := client.DescribeDBSnapshotAttributes(ctx, &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: s.DBSnapshotIdentifier})
-				if err != nil {
-					cfg.Public, cfg.SharedWith = nil, nil
-					_, reason := awsx.Classify(err)
-					r.Errors = map[string]string{"Public": reason, "SharedWith": reason, "Attributes": reason}
-				} else if out.DBSnapshotAttributesResult != nil {
-					attrs := out.DBSnapshotAttributesResult.DBSnapshotAttributes
-					cfg.Attributes = attrs
-					for _, a := range attrs {
-						if pub, shared, ok := restoreAccess(aws.ToString(a.AttributeName), a.AttributeValues); ok {
-							cfg.Public, cfg.SharedWith = aws.Bool(pub), shared
-						}
+			cfg := &snapshotConfig{DBSnapshot: s}
+			err := putSnapshot(t, sink, snapshot{arn: aws.ToString(s.DBSnapshotArn), name: aws.ToString(s.DBSnapshotIdentifier), kmsKey: aws.ToString(s.KmsKeyId),
+				typ: TypeDBSnapshot, snapshotType: s.SnapshotType, tags: s.TagList}, cfg, &cfg.snapshotAccess,
+				func() (any, []string, [][]string, error) {
+					out, err := client.DescribeDBSnapshotAttributes(ctx, &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: s.DBSnapshotIdentifier})
+					if err != nil || out.DBSnapshotAttributesResult == nil {
+						return nil, nil, nil, err
 					}
-				}
-			}
-			r.Config = inventory.MarshalConfig(cfg)
-			r.CollectedAt = time.Now().UTC()
-			if err := sink.PutResource(r); err != nil {
+					attrs := out.DBSnapshotAttributesResult.DBSnapshotAttributes
+					names, values := make([]string, len(attrs)), make([][]string, len(attrs))
+					for i, a := range attrs {
+						names[i], values[i] = aws.ToString(a.AttributeName), a.AttributeValues
+					}
+					return attrs, names, values, nil
+				})
+			if err != nil {
 				return err
-			}
-			if s.KmsKeyId != nil {
-				if err := sink.PutRelationship(inventory.Relationship{From: r.ARN, To: aws.ToString(s.KmsKeyId), Kind: inventory.RelEncryptedBy}); err != nil {
-					return err
-				}
 			}
 		}
 	}
@@ -277,40 +301,23 @@ func collectClusterSnapshots(ctx context.Context, t *collect.Target, sink collec
 		}
 		for i := range page.DBClusterSnapshots {
 			s := &page.DBClusterSnapshots[i]
-			cfg := clusterSnapshotConfig{DBClusterSnapshot: s, snapshotAccess: snapshotAccess{Public: aws.Bool(false), SharedWith: []string{}}}
-			r := &inventory.Resource{
-				ARN:       aws.ToString(s.DBClusterSnapshotArn),
-				Type:      TypeDBClusterSnapshot,
-				AccountID: t.AccountID,
-				Region:    t.Region,
-				Name:      aws.ToString(s.DBClusterSnapshotIdentifier),
-				Tags:      tags(s.TagList),
-			}
-			if shareable(s.SnapshotType) {
-				out, err := client.DescribeDBClusterSnapshotAttributes(ctx, &rds.DescribeDBClusterSnapshotAttributesInput{DBClusterSnapshotIdentifier: s.DBClusterSnapshotIdentifier})
-				if err != nil {
-					cfg.Public, cfg.SharedWith = nil, nil
-					_, reason := awsx.Classify(err)
-					r.Errors = map[string]string{"Public": reason, "SharedWith": reason, "Attributes": reason}
-				} else if out.DBClusterSnapshotAttributesResult != nil {
-					attrs := out.DBClusterSnapshotAttributesResult.DBClusterSnapshotAttributes
-					cfg.Attributes = attrs
-					for _, a := range attrs {
-						if pub, shared, ok := restoreAccess(aws.ToString(a.AttributeName), a.AttributeValues); ok {
-							cfg.Public, cfg.SharedWith = aws.Bool(pub), shared
-						}
+			cfg := &clusterSnapshotConfig{DBClusterSnapshot: s}
+			err := putSnapshot(t, sink, snapshot{arn: aws.ToString(s.DBClusterSnapshotArn), name: aws.ToString(s.DBClusterSnapshotIdentifier), kmsKey: aws.ToString(s.KmsKeyId),
+				typ: TypeDBClusterSnapshot, snapshotType: s.SnapshotType, tags: s.TagList}, cfg, &cfg.snapshotAccess,
+				func() (any, []string, [][]string, error) {
+					out, err := client.DescribeDBClusterSnapshotAttributes(ctx, &rds.DescribeDBClusterSnapshotAttributesInput{DBClusterSnapshotIdentifier: s.DBClusterSnapshotIdentifier})
+					if err != nil || out.DBClusterSnapshotAttributesResult == nil {
+						return nil, nil, nil, err
 					}
-				}
-			}
-			r.Config = inventory.MarshalConfig(cfg)
-			r.CollectedAt = time.Now().UTC()
-			if err := sink.PutResource(r); err != nil {
+					attrs := out.DBClusterSnapshotAttributesResult.DBClusterSnapshotAttributes
+					names, values := make([]string, len(attrs)), make([][]string, len(attrs))
+					for i, a := range attrs {
+						names[i], values[i] = aws.ToString(a.AttributeName), a.AttributeValues
+					}
+					return attrs, names, values, nil
+				})
+			if err != nil {
 				return err
-			}
-			if s.KmsKeyId != nil {
-				if err := sink.PutRelationship(inventory.Relationship{From: r.ARN, To: aws.ToString(s.KmsKeyId), Kind: inventory.RelEncryptedBy}); err != nil {
-					return err
-				}
 			}
 		}
 	}

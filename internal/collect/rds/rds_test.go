@@ -3,7 +3,6 @@ package rds_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
@@ -26,33 +23,7 @@ import (
 	"github.com/yagura-dev/yagura/internal/mototest"
 )
 
-const mgmt = "123456789012"
-
-// memberAccount creates an organization and one member account, returning the member's id and
-// a configuration with its credentials.
-func memberAccount(t *testing.T, cfg aws.Config) (string, aws.Config) {
-	t.Helper()
-	ctx := context.Background()
-	org := organizations.NewFromConfig(cfg)
-	if _, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String("workload"), Email: aws.String("workload@example.com")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := aws.ToString(out.CreateAccountStatus.AccountId)
-	return id, awsx.AssumeConfig(cfg, mgmt, id, awsx.RoleOptions{RoleName: "OrganizationAccountAccessRole"})
-}
-
-func config(t *testing.T, r *inventory.Resource) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Config, &m); err != nil {
-		t.Fatalf("config of %s: %v", r.ARN, err)
-	}
-	return m
-}
+const mgmt = collecttest.Mgmt
 
 type network struct{ sg, subnetA, subnetB, vpc string }
 
@@ -90,7 +61,7 @@ func TestRDSCollectors(t *testing.T) {
 	srv := mototest.New(t)
 	ctx := context.Background()
 	cfg := srv.Config(t, "us-east-1")
-	member, memberCfg := memberAccount(t, cfg)
+	member, memberCfg := collecttest.MemberAccount(t, cfg)
 
 	// Management account, us-east-1: a public, unencrypted instance with a public snapshot.
 	net := makeNetwork(t, cfg, "us-east-1")
@@ -157,7 +128,7 @@ func TestRDSCollectors(t *testing.T) {
 		if r.Type != "AWS::RDS::DBInstance" || r.AccountID != mgmt || r.Region != "us-east-1" || r.Name != "orders" || r.Tags["Team"] != "payments" {
 			t.Errorf("resource = %+v", r)
 		}
-		c := config(t, r)
+		c := collecttest.Decode(t, r)
 		if c["PubliclyAccessible"] != true || c["StorageEncrypted"] != false || c["Engine"] != "postgres" {
 			t.Errorf("config: PubliclyAccessible=%v StorageEncrypted=%v Engine=%v", c["PubliclyAccessible"], c["StorageEncrypted"], c["Engine"])
 		}
@@ -195,7 +166,7 @@ func TestRDSCollectors(t *testing.T) {
 		if pub.Type != "AWS::RDS::DBSnapshot" || pub.Region != "us-east-1" || pub.AccountID != mgmt {
 			t.Errorf("resource = %+v", pub)
 		}
-		pc, vc := config(t, pub), config(t, priv)
+		pc, vc := collecttest.Decode(t, pub), collecttest.Decode(t, priv)
 		if pc["Public"] != true || vc["Public"] != false {
 			t.Errorf("Public: public snapshot %v, private snapshot %v", pc["Public"], vc["Public"])
 		}
@@ -220,7 +191,7 @@ func TestRDSCollectors(t *testing.T) {
 		if r == nil || r.Type != "AWS::RDS::DBCluster" || r.AccountID != member || r.Region != "eu-west-1" {
 			t.Fatalf("cluster = %+v (all %+v)", r, sink.Resources)
 		}
-		c := config(t, r)
+		c := collecttest.Decode(t, r)
 		if c["StorageEncrypted"] != true || c["DeletionProtection"] != true {
 			t.Errorf("cluster config = %v", c)
 		}
@@ -243,7 +214,7 @@ func TestRDSCollectors(t *testing.T) {
 		if r == nil {
 			t.Fatalf("cluster snapshot not collected: %+v", sink.Resources)
 		}
-		c := config(t, r)
+		c := collecttest.Decode(t, r)
 		if r.Type != "AWS::RDS::DBClusterSnapshot" || c["Public"] != false || c["DBClusterIdentifier"] != "analytics" {
 			t.Errorf("cluster snapshot = %+v %v (errors %v)", r, c, r.Errors)
 		}
@@ -318,7 +289,7 @@ func TestRDSSnapshotAttributesDenied(t *testing.T) {
 	if !strings.HasPrefix(r.Errors["Public"], "access denied") {
 		t.Errorf("errors = %v", r.Errors)
 	}
-	if c := config(t, r); c["Public"] != nil || c["DBInstanceIdentifier"] != "ledger" {
+	if c := collecttest.Decode(t, r); c["Public"] != nil || c["DBInstanceIdentifier"] != "ledger" {
 		t.Errorf("config = %v", c)
 	}
 }
