@@ -269,10 +269,10 @@ func TestFromAccessAnalyzer(t *testing.T) {
 	}
 	const an = "arn:aws:access-analyzer:us-east-1:111122223333:analyzer/org"
 	f := native.FromAccessAnalyzer(an, "us-east-1", &out.Findings[0])
-	check(t, f, want{source: "accessanalyzer", sourceID: an + "/finding/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111", checkID: "ExternalAccess",
+	check(t, f, want{source: "accessanalyzer", sourceID: "ExternalAccess|arn:aws:s3:::shared-reports|principal=|condition=", checkID: "ExternalAccess",
 		status: finding.Fail, severity: finding.High, account: acct, region: "us-east-1", arn: "arn:aws:s3:::shared-reports", rtype: "AWS::S3::Bucket"})
 	f = native.FromAccessAnalyzer(an, "us-east-1", &out.Findings[1])
-	check(t, f, want{source: "accessanalyzer", sourceID: an + "/finding/b1b2c3d4-5678-90ab-cdef-EXAMPLE22222", checkID: "UnusedIAMRole",
+	check(t, f, want{source: "accessanalyzer", sourceID: "UnusedIAMRole|arn:aws:iam::111122223333:role/old-ci", checkID: "UnusedIAMRole",
 		status: finding.Fail, severity: finding.Low, account: acct, region: "us-east-1", arn: "arn:aws:iam::111122223333:role/old-ci", rtype: "AWS::IAM::Role"})
 	if f := native.FromAccessAnalyzer(an, "us-east-1", &out.Findings[2]); f.Status != finding.Error {
 		t.Errorf("analysis error gave %s", f.Status)

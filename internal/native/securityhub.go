@@ -36,18 +36,24 @@ func SecurityControlID(f *shtypes.AwsSecurityFinding) string {
 	return ""
 }
 
-// GuardDutyIDFromASFF and InspectorIDFromASFF return the native finding id a Security Hub
-// finding was imported from, so that a finding read from both places merges. GuardDuty and
-// Inspector use their own finding ARN as the ASFF Id.
-func nativeFromASFF(f *shtypes.AwsSecurityFinding) (source, nativeID string) {
+// nativeFromASFF returns the source and source id a Security Hub finding relayed from another
+// AWS service has when read directly, so that a finding read from both places merges. GuardDuty
+// and Inspector use their own finding ARN as the ASFF Id; Access Analyzer's copy is identified
+// as its direct findings are (AccessAnalyzerKey), and also gives the finding type (checkID) and
+// the analyzer (origin).
+func nativeFromASFF(f *shtypes.AwsSecurityFinding) (source, nativeID, checkID, origin string) {
 	id := aws.ToString(f.Id)
 	switch product := asffProduct(aws.ToString(f.ProductArn)); {
 	case product == "aws/guardduty" && strings.HasPrefix(id, "arn:") && strings.Contains(id, ":guardduty:"):
-		return SourceGuardDuty, id
+		return SourceGuardDuty, id, "", ""
 	case product == "aws/inspector" && strings.Contains(id, ":inspector2:"):
-		return SourceInspector, id
+		return SourceInspector, id, "", ""
+	case product == "aws/access-analyzer":
+		if key, ftype, analyzer := accessAnalyzerFromASFF(f); key != "" {
+			return SourceAccessAnalyzer, key, ftype, analyzer
+		}
 	}
-	return "", ""
+	return "", "", "", ""
 }
 
 // FromASFF normalizes one Security Hub finding. Control findings (Security Hub CSPM controls)
@@ -71,16 +77,25 @@ func FromASFF(f *shtypes.AwsSecurityFinding) *finding.Finding {
 	if f.Severity != nil {
 		out.Severity = labelSeverity(string(f.Severity.Label))
 	}
-	if src, nativeID := nativeFromASFF(f); src != "" {
+	src, nativeID, nativeCheck, origin := nativeFromASFF(f)
+	if src != "" {
 		out.Source, out.SourceID = src, nativeID
 		out.ID = finding.StableID(src, nativeID)
 		out.Sources = []string{src, SourceSecurityHub}
+		if owner := f.ProductFields["ResourceOwnerAccount"]; src == SourceAccessAnalyzer && owner != "" {
+			// An organization analyzer's copy is filed under the analyzer's account; the
+			// direct copy (and the inventory) under the account that owns the resource.
+			out.AccountID = owner
+		}
 	}
 	control := SecurityControlID(f)
-	if control != "" {
+	switch {
+	case control != "":
 		out.CheckID = control
 		out.Controls = []string{FSBP + ":" + control}
-	} else if len(f.Types) > 0 {
+	case nativeCheck != "":
+		out.CheckID = nativeCheck // as the direct copy names it, whichever copy is stored last
+	case len(f.Types) > 0:
 		out.CheckID = f.Types[0]
 	}
 	if f.Compliance != nil {
@@ -137,6 +152,9 @@ func FromASFF(f *shtypes.AwsSecurityFinding) *finding.Finding {
 	}
 	if len(f.ProductFields) > 0 {
 		ev["ProductFields"] = f.ProductFields
+	}
+	if origin != "" {
+		ev[EvidenceOrigins] = []string{origin}
 	}
 	if len(f.Resources) > 1 {
 		ids := make([]string, 0, len(f.Resources))

@@ -27,7 +27,8 @@ import (
 //
 // The same finding put twice in one scan (e.g. by a yagura check and by Security Hub) is merged:
 // sources are united, the worse status and higher severity win, and the primary source is yagura
-// if it is among them, else the service that found it rather than Security Hub relaying it.
+// if it is among them, else the service that found it rather than Security Hub relaying it. The
+// evidence is the last copy's, with the "origins" of all copies united (mergeOrigins).
 type FindingWriter struct {
 	db     *DB
 	scanID int64
@@ -82,9 +83,9 @@ func (w *FindingWriter) flushLocked() error {
 }
 
 type priorFinding struct {
-	status, lifecycle, firstSeen, sources string
-	severity                              int
-	lastScan                              int64
+	status, lifecycle, firstSeen, sources, evidence string
+	severity                                        int
+	lastScan                                        int64
 }
 
 func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Finding) error {
@@ -96,8 +97,8 @@ func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Findi
 	}
 	now := FormatTime(w.now)
 	var p priorFinding
-	err := tx.QueryRowContext(ctx, `SELECT status, lifecycle, first_seen, sources, severity, last_scan_id FROM findings WHERE id = ?`, f.ID).
-		Scan(&p.status, &p.lifecycle, &p.firstSeen, &p.sources, &p.severity, &p.lastScan)
+	err := tx.QueryRowContext(ctx, `SELECT status, lifecycle, first_seen, sources, COALESCE(evidence, 'null'), severity, last_scan_id FROM findings WHERE id = ?`, f.ID).
+		Scan(&p.status, &p.lifecycle, &p.firstSeen, &p.sources, &p.evidence, &p.severity, &p.lastScan)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -107,6 +108,7 @@ func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Findi
 		sources = []string{f.Source}
 	}
 	status, severity := f.Status, f.Severity
+	evidence := string(f.Evidence)
 	lifecycle, event := finding.LifecycleNew, "new"
 	stale, staleReason := 0, ""
 	firstSeen := now
@@ -120,6 +122,7 @@ func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Findi
 			sources = union(prevSources, sources)
 			status = worse(prevStatus, status)
 			severity = max(severity, finding.Severity(p.severity))
+			evidence = mergeOrigins(p.evidence, evidence)
 			lifecycle, event = p.lifecycle, ""
 		case status == finding.Error && prevStatus != finding.Error:
 			status, lifecycle, event = prevStatus, p.lifecycle, "stale"
@@ -138,7 +141,6 @@ func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Findi
 	}
 	controls, _ := json.Marshal(nonNilSlice(f.Controls))
 	srcJSON, _ := json.Marshal(sources)
-	evidence := string(f.Evidence)
 	if evidence == "" {
 		evidence = "null"
 	}

@@ -98,7 +98,7 @@ func TestAccessAnalyzerFindings(t *testing.T) {
 	}
 	b := byARN["arn:aws:s3:::shared-reports"]
 	if b == nil || b.Source != "accessanalyzer" || b.Severity != finding.Critical || b.ResourceType != "AWS::S3::Bucket" ||
-		b.SourceID != aaExternal+"/finding/e1" || b.Region != "us-east-1" || b.AccountID != aaAccount {
+		b.SourceID != "ExternalAccess|arn:aws:s3:::shared-reports|principal=AWS=*|condition=" || b.Region != "us-east-1" || b.AccountID != aaAccount {
 		t.Errorf("external access finding %+v", b)
 	}
 	if k := byARN["arn:aws:kms:us-east-1:111122223333:key/1234abcd"]; k == nil || k.CheckID != "ExternalAccess" || k.Severity != finding.High ||

@@ -1,0 +1,57 @@
+package store
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/yagura-dev/yagura/internal/finding"
+)
+
+func bucketShared(analyzer string, sev finding.Severity) *finding.Finding {
+	ev, _ := json.Marshal(map[string]any{"id": "x", "origins": []string{analyzer}})
+	return &finding.Finding{ID: "aa1", CheckID: "ExternalAccess", Source: "accessanalyzer", Sources: []string{"accessanalyzer"},
+		Status: finding.Fail, Severity: sev, AccountID: "222222222222", Region: "us-east-1", ResourceARN: "arn:aws:s3:::reports",
+		Evidence: ev, Collector: "accessanalyzer.findings|222222222222|us-east-1"}
+}
+
+func origins(t *testing.T, f *finding.Finding) []string {
+	t.Helper()
+	var ev struct{ Origins []string }
+	if err := json.Unmarshal(f.Evidence, &ev); err != nil {
+		t.Fatalf("evidence %s: %v", f.Evidence, err)
+	}
+	return ev.Origins
+}
+
+// Two analyzers reporting one finding in a scan leave one finding naming both; the next scan's
+// report replaces the origins instead of piling them up.
+func TestMergedFindingUnitesOrigins(t *testing.T) {
+	db := testDB(t)
+	s1 := newScan(t, db)
+	put(t, db, s1, bucketShared("arn:org", finding.Critical), bucketShared("arn:acct", finding.High))
+	f := get(t, db, "aa1")
+	if o := origins(t, f); len(o) != 2 || o[0] != "arn:acct" || o[1] != "arn:org" {
+		t.Fatalf("origins %v, want both analyzers", o)
+	}
+	if f.Severity != finding.Critical {
+		t.Errorf("severity %s", f.Severity)
+	}
+	s2 := newScan(t, db)
+	put(t, db, s2, bucketShared("arn:acct", finding.High))
+	if o := origins(t, get(t, db, "aa1")); len(o) != 1 || o[0] != "arn:acct" {
+		t.Fatalf("origins in the next scan %v, want only the analyzer that still reports it", o)
+	}
+}
+
+func TestMergeOriginsLeavesOtherEvidenceAlone(t *testing.T) {
+	for _, c := range []struct{ prev, next, want string }{
+		{`{"a":1}`, `{"b":2}`, `{"b":2}`},
+		{`null`, `{"origins":["x"]}`, `{"origins":["x"]}`},
+		{`{"origins":["x"]}`, `null`, `null`},
+		{`{"origins":["x"]}`, `{"b":2}`, `{"b":2,"origins":["x"]}`},
+	} {
+		if got := mergeOrigins(c.prev, c.next); got != c.want {
+			t.Errorf("mergeOrigins(%s, %s) = %s, want %s", c.prev, c.next, got, c.want)
+		}
+	}
+}
