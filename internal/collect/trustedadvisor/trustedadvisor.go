@@ -13,12 +13,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/yagura-dev/yagura/internal/collect"
 	"github.com/yagura-dev/yagura/internal/native"
@@ -70,20 +75,23 @@ func collectChecks(ctx context.Context, t *collect.Target, sink collect.Sink) er
 	return nil
 }
 
-// client speaks the Support API's AWS JSON 1.1 protocol. The AWS SDK for Go's Support module
-// is not among the modules this project can use, so the two calls are made by hand: signed
-// with the SDK's SigV4 signer, sent through the configuration's HTTP client (so emulator
-// endpoints, proxies and CA bundles apply) answered errors turned into smithy API errors
-// (so awsx.Classify sees their codes) and retried with the configuration's retryer. These calls
-// do not pass through the SDK's middleware, so the client-side rate limiter does not pace them
-// and the task's call statistics do not count them; Trusted Advisor needs one call per
-// security check, about twenty per account.
+// client speaks the Support API's AWS JSON 1.1 protocol. The AWS SDK for Go's Support module is
+// not among the modules this project can use, so each call is assembled from the SDK's own
+// parts, as a generated client assembles it: a smithy middleware stack with the configuration's
+// retryer (retry.NewAttemptMiddleware, "Retry"), SigV4 signing on every attempt, the
+// configuration's HTTP client, and the configuration's APIOptions. The last matter: they carry
+// awsx.Limiter's middleware, so every attempt takes a token from the account's "support" bucket
+// and is counted in the scan's and the task's call statistics, like any SDK call.
 type client struct {
 	cfg      aws.Config
 	region   string
 	endpoint string
 	signer   *v4.Signer
 }
+
+// ServiceID is the Support API's SDK service id, which awsx.ClassOf maps to the "support"
+// rate-limit class.
+const ServiceID = "Support"
 
 // newClient picks the Support API's single endpoint of the partition (us-east-1 in aws), or the
 // configured endpoint override.
@@ -105,67 +113,98 @@ func newClient(cfg aws.Config, partition string) *client {
 	return &client{cfg: cfg, region: region, endpoint: endpoint, signer: v4.NewSigner()}
 }
 
-// call makes one Support API call, retrying what the configuration's retryer retries
-// (throttling, transient errors) with its backoff, as the SDK clients do.
+// call makes one Support API call through the middleware stack and decodes its answer into out.
 func (c *client) call(ctx context.Context, op string, in, out any) error {
-	var retryer aws.Retryer
-	if c.cfg.Retryer != nil {
-		retryer = c.cfg.Retryer()
-	}
-	for attempt := 1; ; attempt++ {
-		err := c.once(ctx, op, in, out)
-		if err == nil || retryer == nil || attempt >= retryer.MaxAttempts() || !retryer.IsErrorRetryable(err) {
-			return err
-		}
-		delay, derr := retryer.RetryDelay(attempt, err)
-		if derr != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
-		}
-	}
-}
-
-func (c *client) once(ctx context.Context, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
-	if err != nil {
+	stack := middleware.NewStack(op, smithyhttp.NewStackRequest)
+	if err := stack.Serialize.Add(middleware.SerializeMiddlewareFunc("yaguraSupportSerialize",
+		func(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (middleware.SerializeOutput, middleware.Metadata, error) {
+			req := in.Request.(*smithyhttp.Request)
+			u, err := url.Parse(c.endpoint + "/")
+			if err != nil {
+				return middleware.SerializeOutput{}, middleware.Metadata{}, err
+			}
+			req.URL, req.Method = u, http.MethodPost
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			req.Header.Set("X-Amz-Target", "AWSSupport_20130415."+op)
+			if req, err = req.SetStream(bytes.NewReader(body)); err != nil {
+				return middleware.SerializeOutput{}, middleware.Metadata{}, err
+			}
+			in.Request = req
+			return next.HandleSerialize(ctx, in)
+		}), middleware.After); err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", "AWSSupport_20130415."+op)
-	creds, err := c.cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("support %s: credentials: %w", op, err)
+	var retryer aws.Retryer = aws.NopRetryer{}
+	if c.cfg.Retryer != nil {
+		retryer = c.cfg.Retryer()
 	}
+	if err := stack.Finalize.Add(retry.NewAttemptMiddleware(retryer, smithyhttp.RequestCloner), middleware.After); err != nil {
+		return err
+	}
+	// Signed after the retry loop and the rate limiter (which APIOptions insert right after
+	// "Retry"), so that every attempt carries a fresh signature.
 	sum := sha256.Sum256(body)
-	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "support", c.region, time.Now()); err != nil {
+	if err := stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("yaguraSupportSign",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			req := in.Request.(*smithyhttp.Request)
+			creds, err := c.cfg.Credentials.Retrieve(ctx)
+			if err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("credentials: %w", err)
+			}
+			if err := c.signer.SignHTTP(ctx, creds, req.Request, hex.EncodeToString(sum[:]), "support", c.region, time.Now()); err != nil {
+				return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+			}
+			return next.HandleFinalize(ctx, in)
+		}), middleware.After); err != nil {
 		return err
 	}
+	if err := stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("yaguraSupportDeserialize",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			o, md, err := next.HandleDeserialize(ctx, in)
+			if err != nil {
+				return o, md, err
+			}
+			resp, ok := o.RawResponse.(*smithyhttp.Response)
+			if !ok {
+				return o, md, fmt.Errorf("unexpected transport response %T", o.RawResponse)
+			}
+			defer resp.Body.Close()
+			data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+			if err != nil {
+				return o, md, err
+			}
+			if resp.StatusCode >= 300 {
+				// Wrapped as the SDK wraps service errors: the retryer reads the status code
+				// (5xx) and the API error's code (throttling), awsx.Classify the code.
+				return o, md, &awshttp.ResponseError{RequestID: resp.Header.Get("X-Amzn-Requestid"),
+					ResponseError: &smithyhttp.ResponseError{Response: resp, Err: apiError(resp.Response, data)}}
+			}
+			if err := json.Unmarshal(data, out); err != nil {
+				return o, md, fmt.Errorf("decoding answer: %w", err)
+			}
+			return o, md, nil
+		}), middleware.After); err != nil {
+		return err
+	}
+	for _, fn := range c.cfg.APIOptions {
+		if err := fn(stack); err != nil {
+			return err
+		}
+	}
+	ctx = middleware.ClearStackValues(ctx)
+	ctx = middleware.WithServiceID(ctx, ServiceID)
+	ctx = middleware.WithOperationName(ctx, op)
 	httpClient := c.cfg.HTTPClient
 	if httpClient == nil {
 		httpClient = http.DefaultClient
 	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("support %s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("support %s: %w", op, err)
-	}
-	if resp.StatusCode >= 300 {
-		return apiError(resp, data)
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("support %s: decoding answer: %w", op, err)
+	handler := middleware.DecorateHandler(smithyhttp.NewClientHandler(httpClient), stack)
+	if _, _, err := handler.Handle(ctx, in); err != nil {
+		return &smithy.OperationError{ServiceID: ServiceID, OperationName: op, Err: err}
 	}
 	return nil
 }

@@ -1,9 +1,12 @@
 package trustedadvisor_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/yagura-dev/yagura/internal/awsx"
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
@@ -120,5 +123,45 @@ func TestTrustedAdvisorRetriesThrottling(t *testing.T) {
 	})
 	if _, err := collecttest.Run(t, "trustedadvisor.checks", cfg, taAccount, "us-east-1"); err != nil || throttled != 1 {
 		t.Fatalf("err %v after %d throttles", err, throttled)
+	}
+}
+
+// Every Support API attempt, retries included, takes a token from the account's "support" bucket
+// of the scan's limiter and is counted there, as the SDK clients' calls are.
+func TestTrustedAdvisorPacedByTheLimiter(t *testing.T) {
+	var mu sync.Mutex
+	throttledOnce := map[string]bool{}
+	srv, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
+		mu.Lock()
+		key := r.Target + fmt.Sprint(r.Body["checkId"])
+		first := !throttledOnce[key] && r.Target == "DescribeTrustedAdvisorCheckResult"
+		throttledOnce[key] = true
+		mu.Unlock()
+		switch {
+		case first:
+			nativetest.Error(w, 400, "ThrottlingException", "Rate exceeded")
+		case r.Target == "DescribeTrustedAdvisorChecks":
+			nativetest.JSON(w, taChecks)
+		default:
+			nativetest.JSON(w, taEmpty)
+		}
+	})
+	lim := awsx.NewLimiter(map[string]awsx.Limit{"support": {Rate: 10, Burst: 1}})
+	lim.Attach(&cfg, taAccount)
+	start := time.Now()
+	if _, err := collecttest.Run(t, "trustedadvisor.checks", cfg, taAccount, "us-east-1"); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	// checks + two results, each result throttled once and retried: 5 attempts.
+	if n := len(srv.Calls()); n != 5 {
+		t.Fatalf("%d calls reached the server, want 5", n)
+	}
+	if lim.Calls.Load() != 5 || lim.Throttles.Load() != 2 {
+		t.Errorf("limiter counted %d calls and %d throttles, want 5 and 2", lim.Calls.Load(), lim.Throttles.Load())
+	}
+	// Burst 1 at 10 per second: the 4 attempts after the first wait 100 ms each.
+	if elapsed < 380*time.Millisecond {
+		t.Errorf("5 attempts in %s: not paced by the 10/s support bucket", elapsed)
 	}
 }
