@@ -123,7 +123,7 @@ func (a *Analysis) AttackPaths() []*finding.Finding {
 		count := 0
 		for _, roleARN := range a.G.RolesOf(id) {
 			for _, r := range a.G.RoleReach(roleARN) {
-				if r.Kind == "bucket" && SensitivityLevel(r.Sensitivity) < 0.5 {
+				if (r.Kind == "bucket" || r.Kind == "database") && SensitivityLevel(r.Sensitivity) < 0.5 {
 					continue
 				}
 				if count == MaxPathsPerWorkload {
@@ -153,11 +153,13 @@ func (a *Analysis) pathFinding(n Node, ex Exposure, ws []Weakness, whats, relate
 		typ = TypeAdminTarget
 	case "account":
 		typ = TypeAccountReach
+	case "database":
+		typ = TypeDB
 	}
 	chain = append(chain, Hop{ARN: r.ARN, Type: typ, Via: r.Access + " via " + r.Via})
 	sev := finding.High
 	strong := ws[0].Exploitability >= 0.6
-	if strong && (r.Kind != "bucket" || SensitivityLevel(r.Sensitivity) >= 0.8) {
+	if strong && (r.Kind == "administrator" || r.Kind == "account" || SensitivityLevel(r.Sensitivity) >= 0.8) {
 		sev = finding.Critical
 	}
 	target := r.Name
@@ -218,10 +220,7 @@ func (a *Analysis) factors(n NodeID) *nodeFactors {
 			}
 		}
 	}
-	roles := g.RolesOf(n)
-	if node.Type == TypeRole {
-		roles = []string{node.ARN}
-	}
+	roles := g.identitiesOf(n)
 	for _, r := range roles {
 		if b, why := g.Blast(r); b > nf.blast {
 			nf.blast, nf.blastWhy = b, why
@@ -300,7 +299,7 @@ type Report struct {
 	AttackPaths []string   `json:"attack_paths,omitempty"`
 }
 
-// RoleView is a role and what it reaches.
+// RoleView is a role (or user) and what it reaches.
 type RoleView struct {
 	ARN           string   `json:"arn"`
 	Admin         string   `json:"administrator_via,omitempty"`
@@ -308,6 +307,9 @@ type RoleView struct {
 	TrustAnyone   bool     `json:"trusted_by_anyone,omitempty"`
 	TrustAccounts []string `json:"trusted_accounts,omitempty"`
 	Reaches       []Reach  `json:"reaches,omitempty"`
+	// Removed lists what its policies grant but a deny, its permissions boundary or an SCP takes
+	// away, naming which.
+	Removed []Removal `json:"removed,omitempty"`
 }
 
 // Describe builds the report of one node.
@@ -315,12 +317,8 @@ func (a *Analysis) Describe(n NodeID) Report {
 	node := a.G.Nodes[n]
 	r := Report{Resource: node.ARN, Type: node.Type, Account: node.Account, Region: node.Region,
 		Exposed: a.X.Exposed(n), Exposures: a.X.Reachable[n], Blocked: a.X.Blocked[n], Weaknesses: a.Weaknesses(n)}
-	roles := a.G.RolesOf(n)
-	if node.Type == TypeRole {
-		roles = []string{node.ARN}
-	}
-	for _, ra := range roles {
-		v := RoleView{ARN: ra, Reaches: a.G.RoleReach(ra)}
+	for _, ra := range a.G.identitiesOf(n) {
+		v := RoleView{ARN: ra, Reaches: a.G.RoleReach(ra), Removed: a.G.Removed(ra)}
 		if ro := a.G.roles[ra]; ro != nil {
 			v.Admin, v.Privesc, v.TrustAnyone, v.TrustAccounts = ro.Admin, ro.Privesc, ro.TrustAnyone, ro.TrustAccounts
 		}

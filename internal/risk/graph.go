@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/yagura-dev/yagura/internal/check/policy"
 	"github.com/yagura-dev/yagura/internal/inventory"
 )
 
@@ -51,6 +52,10 @@ const (
 	TypeRole         = "AWS::IAM::Role"
 	TypeProfile      = "AWS::IAM::InstanceProfile"
 	TypePolicy       = "AWS::IAM::ManagedPolicy"
+	TypeUser         = "AWS::IAM::User"
+	TypeGroup        = "AWS::IAM::Group"
+	TypeSCP          = "AWS::Organizations::Policy"
+	TypeOrganization = "AWS::Organizations::Organization"
 	TypeAdminTarget  = "yagura::Administrator" // synthetic end of a path: full control of an account
 	TypeAccountReach = "yagura::Account"       // synthetic end of a path: another account via trust
 )
@@ -101,7 +106,11 @@ type Graph struct {
 	clusters  map[NodeID]*cluster
 	buckets   map[string][]NodeID // by account
 	reachOf   map[string][]Reach  // RoleReach, memoized
-	roles     map[string]*role
+	roles     map[string]*principal // roles and users
+	groups    map[string]*group     // account||group name
+	parsed    map[string]*policy.Document
+	dbsOf     map[string][]NodeID // by account
+	org       orgPolicies
 	profiles  map[string][]string // profile ARN -> role ARNs
 	policies  map[string]json.RawMessage
 	// trustedBy maps a principal (account id or role ARN) to the roles of other accounts that trust it.
@@ -121,9 +130,11 @@ func NewBuilder() *Builder {
 		mainRT: map[string]*routeTable{}, subnetACL: map[string]*nacl{}, eips: map[string]string{},
 		lbs: map[NodeID]*loadBalancer{}, listeners: map[NodeID]*listener{}, tgs: map[NodeID]*targetGroup{},
 		dbs: map[NodeID]*dbInstance{}, functions: map[NodeID]*function{}, clusters: map[NodeID]*cluster{},
-		roles: map[string]*role{}, profiles: map[string][]string{}, policies: map[string]json.RawMessage{},
+		roles: map[string]*principal{}, profiles: map[string][]string{}, policies: map[string]json.RawMessage{},
 		trustedBy: map[string][]string{}, publicBuckets: map[NodeID][]string{},
 		buckets: map[string][]NodeID{}, reachOf: map[string][]Reach{},
+		groups: map[string]*group{}, parsed: map[string]*policy.Document{}, dbsOf: map[string][]NodeID{},
+		org: orgPolicies{accountOU: map[string]string{}, layers: map[string][]policy.Layer{}},
 	}}
 }
 
@@ -288,10 +299,13 @@ func (b *Builder) Add(r *inventory.Resource) {
 				VpcId   string
 				Subnets []struct{ SubnetIdentifier string }
 			}
-			Endpoint *struct{ Port *int32 }
+			Endpoint                         *struct{ Port *int32 }
+			DbiResourceId                    string
+			IAMDatabaseAuthenticationEnabled *bool
 		}
 		if json.Unmarshal(r.Config, &c) == nil {
-			d := &dbInstance{public: c.PubliclyAccessible != nil && *c.PubliclyAccessible}
+			d := &dbInstance{public: c.PubliclyAccessible != nil && *c.PubliclyAccessible, resourceID: c.DbiResourceId,
+				iamAuth: c.IAMDatabaseAuthenticationEnabled != nil && *c.IAMDatabaseAuthenticationEnabled}
 			for _, s := range c.VpcSecurityGroups {
 				d.sgs = append(d.sgs, s.VpcSecurityGroupId)
 			}
@@ -304,6 +318,7 @@ func (b *Builder) Add(r *inventory.Resource) {
 				d.port = int(*c.Endpoint.Port)
 			}
 			g.dbs[id] = d
+			g.dbsOf[r.AccountID] = append(g.dbsOf[r.AccountID], id)
 		}
 	case TypeFunction:
 		var c struct {
@@ -345,8 +360,14 @@ func (b *Builder) Add(r *inventory.Resource) {
 			}
 			g.clusters[id] = cl
 		}
-	case TypeRole:
-		b.addRole(r)
+	case TypeRole, TypeUser:
+		b.addPrincipal(r)
+	case TypeGroup:
+		b.addGroup(r)
+	case TypeSCP:
+		b.addSCP(r)
+	case TypeOrganization:
+		b.addOrganization(r)
 	case TypeProfile:
 		var c struct{ Roles []struct{ Arn string } }
 		if json.Unmarshal(r.Config, &c) == nil {

@@ -18,24 +18,34 @@ var PrivescActions = []string{
 	"iam:UpdateAssumeRolePolicy", "lambda:UpdateFunctionCode", "glue:UpdateDevEndpoint",
 }
 
-type grant struct {
-	patterns []string // resource patterns ("*" = all)
-	via      string   // policy name
-}
-
-type role struct {
+// principal is a role or user with its policies parsed; the analysis asks what it may do through
+// policy.Evaluate over its layers.
+type principal struct {
 	arn, account, name string
+	user               bool
 	docs               []namedDoc
 	attached           []string
+	groups             []string // user: group names
+	boundary           string   // permissions boundary policy ARN, "" when none
+	serviceLinked      bool
 	trust              json.RawMessage
 
 	// Resolved by Build.
-	Admin         string   // the policy granting administrator access, "" when none
+	Admin         string   // the policy granting administrator access, "" when none (or taken away)
 	Privesc       []string // "iam:PassRole via POLICY"
-	reads, writes []grant
-	assume        []grant
 	TrustAnyone   bool
 	TrustAccounts []string
+	// layers are what AWS evaluates for the principal's requests: identity policies, the
+	// permissions boundary, the SCPs of each level of the organization above the account.
+	layers  []policy.Layer
+	removed []Removal
+}
+
+// Removal is a permission the identity policies grant that an explicit deny, the permissions
+// boundary or a service control policy takes away, with the one that does.
+type Removal struct {
+	What string `json:"what"`
+	By   string `json:"removed_by"`
 }
 
 type namedDoc struct {
@@ -43,89 +53,156 @@ type namedDoc struct {
 	doc  json.RawMessage
 }
 
-func (b *Builder) addRole(r *inventory.Resource) {
+type inlinePolicy struct {
+	PolicyName     string
+	PolicyDocument json.RawMessage
+}
+
+func (b *Builder) addPrincipal(r *inventory.Resource) {
 	var c struct {
-		RoleName                 string
+		RoleName, UserName, Path string
 		AssumeRolePolicyDocument json.RawMessage
-		AttachedManagedPolicies  []struct{ PolicyName, PolicyArn string }
-		RolePolicyList           []struct {
-			PolicyName     string
-			PolicyDocument json.RawMessage
-		}
+		AttachedManagedPolicies  []struct{ PolicyArn string }
+		RolePolicyList           []inlinePolicy
+		UserPolicyList           []inlinePolicy
+		GroupList                []string
+		PermissionsBoundary      *struct{ PermissionsBoundaryArn string }
 	}
 	if json.Unmarshal(r.Config, &c) != nil {
 		return
 	}
-	ro := &role{arn: r.ARN, account: r.AccountID, name: c.RoleName, trust: c.AssumeRolePolicyDocument}
-	for _, p := range c.RolePolicyList {
-		ro.docs = append(ro.docs, namedDoc{name: p.PolicyName + " (inline)", doc: p.PolicyDocument})
+	p := &principal{arn: r.ARN, account: r.AccountID, name: c.RoleName, trust: c.AssumeRolePolicyDocument,
+		serviceLinked: strings.HasPrefix(c.Path, "/aws-service-role/")}
+	inline := c.RolePolicyList
+	if r.Type == TypeUser {
+		p.user, p.name, p.groups, inline = true, c.UserName, c.GroupList, c.UserPolicyList
 	}
-	for _, p := range c.AttachedManagedPolicies {
-		ro.attached = append(ro.attached, p.PolicyArn)
+	for _, ip := range inline {
+		p.docs = append(p.docs, namedDoc{name: ip.PolicyName + " (inline)", doc: ip.PolicyDocument})
 	}
-	b.g.roles[r.ARN] = ro
+	for _, ap := range c.AttachedManagedPolicies {
+		p.attached = append(p.attached, ap.PolicyArn)
+	}
+	if c.PermissionsBoundary != nil {
+		p.boundary = c.PermissionsBoundary.PermissionsBoundaryArn
+	}
+	b.g.roles[r.ARN] = p
 	b.g.node(r.ARN)
+}
+
+// group holds a group's policies until its users are resolved.
+type group struct {
+	docs     []namedDoc
+	attached []string
+}
+
+func (b *Builder) addGroup(r *inventory.Resource) {
+	var c struct {
+		GroupName               string
+		AttachedManagedPolicies []struct{ PolicyArn string }
+		GroupPolicyList         []inlinePolicy
+	}
+	if json.Unmarshal(r.Config, &c) != nil {
+		return
+	}
+	gr := &group{}
+	for _, ip := range c.GroupPolicyList {
+		gr.docs = append(gr.docs, namedDoc{name: ip.PolicyName + " (inline, group " + c.GroupName + ")", doc: ip.PolicyDocument})
+	}
+	for _, ap := range c.AttachedManagedPolicies {
+		gr.attached = append(gr.attached, ap.PolicyArn)
+	}
+	b.g.groups[key(r.AccountID, "", c.GroupName)] = gr
 }
 
 var accountID = regexp.MustCompile(`^\d{12}$`)
 
-// resolve reads the role's policies once the whole inventory is in. Deny statements,
-// permission boundaries and SCPs are not subtracted: the result is what the role's own
-// policies allow, an upper bound (docs/risk.md).
-func (ro *role) resolve(g *Graph) {
-	for _, a := range ro.attached {
-		name := a[strings.LastIndex(a, "/")+1:]
-		if doc, ok := g.policies[a]; ok {
-			ro.docs = append(ro.docs, namedDoc{name: name, doc: doc})
-		} else if strings.HasSuffix(a, ":policy/AdministratorAccess") {
-			// An AWS-managed policy whose document was not collected: its name is its meaning.
-			ro.Admin = name
+// adminDoc is AdministratorAccess's document, for an account where the policy is attached but
+// its document was not collected: its name is its meaning.
+var adminDoc = &policy.Document{Statement: []policy.Statement{{Effect: "Allow", Action: []string{"*"}, Resource: []string{"*"}}}}
+
+// managed returns a managed policy's document, nil when it was not collected.
+func (g *Graph) managed(arn string) *policy.Document {
+	if d, ok := g.parsed[arn]; ok {
+		return d
+	}
+	var d *policy.Document
+	if raw, ok := g.policies[arn]; ok {
+		d, _ = policy.Parse(raw)
+	} else if strings.HasSuffix(arn, ":policy/AdministratorAccess") {
+		d = adminDoc
+	}
+	g.parsed[arn] = d
+	return d
+}
+
+func policyName(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+// resolve reads the principal's policies once the whole inventory is in, and subtracts what
+// AWS subtracts: explicit denies, the permissions boundary, the SCPs (docs/risk.md).
+func (ro *principal) resolve(g *Graph) {
+	var docs []policy.Named
+	addManaged := func(arns []string) {
+		for _, a := range arns {
+			if d := g.managed(a); d != nil {
+				docs = append(docs, policy.Named{Name: policyName(a), Doc: d})
+			}
 		}
 	}
-	privSeen := map[string]bool{}
-	for _, nd := range ro.docs {
-		d, err := policy.Parse(nd.doc)
-		if err != nil || d == nil {
+	addInline := func(nds []namedDoc) {
+		for _, nd := range nds {
+			if d, err := policy.Parse(nd.doc); err == nil && d != nil {
+				docs = append(docs, policy.Named{Name: nd.name, Doc: d})
+			}
+		}
+	}
+	addInline(ro.docs)
+	addManaged(ro.attached)
+	for _, gn := range ro.groups {
+		if gr := g.groups[key(ro.account, "", gn)]; gr != nil {
+			addInline(gr.docs)
+			addManaged(gr.attached)
+		}
+	}
+	ro.layers = []policy.Layer{{Kind: "identity policy", Policies: docs}}
+	if ro.boundary != "" {
+		// An uncollected boundary document bounds nothing we can see: the result stays an
+		// upper bound (docs/risk.md).
+		if d := g.managed(ro.boundary); d != nil {
+			ro.layers = append(ro.layers, policy.Layer{Kind: "permissions boundary", Policies: []policy.Named{{Name: policyName(ro.boundary), Doc: d}}})
+		}
+	}
+	if !ro.serviceLinked { // SCPs do not restrict service-linked roles
+		ro.layers = append(ro.layers, g.scpLayers(ro.account)...)
+	}
+	for _, nd := range docs {
+		if len(nd.Doc.GrantsFullAdmin()) == 0 {
 			continue
 		}
-		if ro.Admin == "" && len(d.GrantsFullAdmin()) > 0 {
-			ro.Admin = nd.name
+		// Administrator means control of the account's identities: all of IAM still allowed.
+		if d := ro.eval("iam:*", "*"); d.Allowed {
+			ro.Admin = nd.Name
+		} else {
+			ro.removed = append(ro.removed, Removal{What: "administrator (" + nd.Name + ")", By: d.RemovedBy})
 		}
-		for _, s := range d.Statement {
-			if !strings.EqualFold(s.Effect, "Allow") {
-				continue
-			}
-			res := s.Resource
-			if len(s.NotResource) > 0 || len(res) == 0 {
-				res = []string{"*"}
-			}
-			g := grant{patterns: res, via: nd.name}
-			if allows(s, "s3:GetObject") {
-				ro.reads = append(ro.reads, g)
-			}
-			if allows(s, "s3:PutObject") || allows(s, "s3:DeleteObject") {
-				ro.writes = append(ro.writes, g)
-			}
-			if allows(s, "sts:AssumeRole") {
-				ro.assume = append(ro.assume, g)
-			}
-			for _, a := range PrivescActions {
-				if !privSeen[a] && allows(s, a) {
-					privSeen[a] = true
-					ro.Privesc = append(ro.Privesc, a+" via "+nd.name)
-				}
-			}
+		break
+	}
+	for _, a := range PrivescActions {
+		d := ro.eval(a, "*")
+		if d.Allowed {
+			ro.Privesc = append(ro.Privesc, a+" via "+d.AllowedBy)
+		} else if d.RemovedBy != "" && ro.Admin == "" {
+			ro.removed = append(ro.removed, Removal{What: a, By: d.RemovedBy})
 		}
 	}
-	if ro.Admin != "" {
-		all := grant{patterns: []string{"*"}, via: ro.Admin}
-		ro.reads, ro.writes, ro.assume = append(ro.reads, all), append(ro.writes, all), append(ro.assume, all)
+	if ro.user {
+		return
 	}
 	// Trust: who may assume this role.
 	if d, err := policy.Parse(ro.trust); err == nil && d != nil {
 		seen := map[string]bool{}
 		for _, s := range d.Statement {
-			if !strings.EqualFold(s.Effect, "Allow") || !allows(s, "sts:AssumeRole") {
+			if !strings.EqualFold(s.Effect, "Allow") || !s.Allows("sts:AssumeRole") {
 				continue
 			}
 			if s.Principal.IsWildcard() && len(s.Condition) == 0 {
@@ -155,72 +232,18 @@ func (ro *role) resolve(g *Graph) {
 	}
 }
 
-func allows(s policy.Statement, action string) bool {
-	if len(s.NotAction) > 0 {
-		for _, p := range s.NotAction {
-			if policy.MatchAction(p, action) {
-				return false
-			}
-		}
-		return true
-	}
-	for _, p := range s.Action {
-		if policy.MatchAction(p, action) {
-			return true
-		}
-	}
-	return false
+func (ro *principal) eval(action, resource string) policy.Decision {
+	return policy.Evaluate(action, resource, ro.layers...)
 }
 
-// globMatch matches an IAM resource pattern (* and ?) case-sensitively, as IAM does for ARNs.
-func globMatch(pattern, s string) bool {
-	if pattern == "*" {
-		return true
+// Removed lists what a role's (or user's) policies grant but a deny, its permissions boundary or
+// an SCP takes away, each with the statement or policy that does.
+func (g *Graph) Removed(arn string) []Removal {
+	if ro := g.roles[arn]; ro != nil {
+		g.RoleReach(arn) // reach evaluation records its own removals
+		return ro.removed
 	}
-	px, sx := 0, 0
-	nextP, nextS := -1, -1
-	for sx < len(s) {
-		if px < len(pattern) {
-			switch pattern[px] {
-			case '*':
-				nextP, nextS = px, sx+1
-				px++
-				continue
-			case '?':
-				px++
-				sx++
-				continue
-			default:
-				if pattern[px] == s[sx] {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if nextP >= 0 {
-			px, sx = nextP+1, nextS
-			nextS++
-			continue
-		}
-		return false
-	}
-	for px < len(pattern) && pattern[px] == '*' {
-		px++
-	}
-	return px == len(pattern)
-}
-
-// grantCovers reports whether a grant covers a bucket's objects (or the bucket itself).
-func grantCovers(gs []grant, bucketARN string) string {
-	for _, g := range gs {
-		for _, p := range g.patterns {
-			if globMatch(p, bucketARN+"/*") || globMatch(p, bucketARN+"/x") || globMatch(p, bucketARN) {
-				return g.via
-			}
-		}
-	}
-	return ""
+	return nil
 }
 
 // Reach is something an identity can get to.
@@ -272,76 +295,99 @@ func (g *Graph) roleReach(roleARN string) []Reach {
 	}
 	for _, b := range g.buckets[ro.account] {
 		n := g.Nodes[b]
-		r, w := grantCovers(ro.reads, n.ARN), grantCovers(ro.writes, n.ARN)
-		if r == "" && w == "" {
-			continue
+		objects := n.ARN + "/*"
+		r, w := ro.eval("s3:GetObject", objects), ro.eval("s3:PutObject", objects)
+		if !w.Allowed && w.RemovedBy == "" {
+			w = ro.eval("s3:DeleteObject", objects)
 		}
-		access, via := "read", r
-		switch {
-		case r != "" && w != "":
-			access = "read-write"
-		case w != "":
-			access, via = "write", w
-		}
-		out = append(out, Reach{Kind: "bucket", ARN: n.ARN, Name: n.Name, Access: access, Via: via, Sensitivity: n.Sensitivity})
-	}
-	if len(ro.assume) > 0 {
-		seen := map[string]bool{}
-		for _, k := range []string{ro.arn, ro.account} {
-			for _, target := range g.trustedBy[k] {
-				if seen[target] || grantCovers(ro.assume, target) == "" && !assumeCovers(ro.assume, target) {
-					continue
-				}
-				seen[target] = true
-				acct := strings.Split(target, ":")[4]
-				out = append(out, Reach{Kind: "account", ARN: target, Name: "account " + acct + " via " + target[strings.LastIndex(target, "/")+1:], Access: "assume", Via: "trust policy of " + target})
+		if r.Allowed || w.Allowed {
+			access, via := "read", r.AllowedBy
+			switch {
+			case r.Allowed && w.Allowed:
+				access = "read-write"
+			case w.Allowed:
+				access, via = "write", w.AllowedBy
 			}
+			out = append(out, Reach{Kind: "bucket", ARN: n.ARN, Name: n.Name, Access: access, Via: via, Sensitivity: n.Sensitivity})
+		}
+		if n.Sensitivity != "" { // evidence for classified data; the rest would drown it
+			ro.noteRemoved("read bucket "+n.Name, r)
+			ro.noteRemoved("write bucket "+n.Name, w)
+		}
+	}
+	out = append(out, g.databaseReach(ro)...)
+	seen := map[string]bool{}
+	for _, k := range []string{ro.arn, ro.account} {
+		for _, target := range g.trustedBy[k] {
+			if seen[target] {
+				continue
+			}
+			seen[target] = true
+			d := ro.eval("sts:AssumeRole", target)
+			ro.noteRemoved("assume "+target, d)
+			if !d.Allowed {
+				continue
+			}
+			acct := strings.Split(target, ":")[4]
+			out = append(out, Reach{Kind: "account", ARN: target, Name: "account " + acct + " via " + target[strings.LastIndex(target, "/")+1:], Access: "assume", Via: "trust policy of " + target})
 		}
 	}
 	return out
 }
 
-func assumeCovers(gs []grant, roleARN string) bool {
-	for _, g := range gs {
-		for _, p := range g.patterns {
-			if globMatch(p, roleARN) {
-				return true
-			}
-		}
+// noteRemoved records a grant that a deny, boundary or SCP took away.
+func (ro *principal) noteRemoved(what string, d policy.Decision) {
+	if !d.Allowed && d.RemovedBy != "" {
+		ro.removed = append(ro.removed, Removal{What: what, By: d.RemovedBy})
 	}
-	return false
 }
 
-// Blast rates a role's reach in [0,1] and says why in a few words.
+// Blast rates a role's (or user's) reach in [0,1] and says why in a few words.
 func (g *Graph) Blast(roleARN string) (float64, string) {
 	ro := g.roles[roleARN]
 	if ro == nil {
 		return 0, ""
 	}
+	who := "role " + ro.name
+	if ro.user {
+		who = "user " + ro.name
+	}
 	if ro.Admin != "" {
-		return 1, "role " + ro.name + " is administrator (" + ro.Admin + ")"
+		return 1, who + " is administrator (" + ro.Admin + ")"
 	}
 	if len(ro.Privesc) > 0 {
-		return 0.8, "role " + ro.name + " can escalate privileges (" + ro.Privesc[0] + ")"
+		return 0.8, who + " can escalate privileges (" + ro.Privesc[0] + ")"
 	}
-	best, why := 0.1, "role "+ro.name
+	best, why := 0.1, who
+	if len(ro.removed) > 0 && strings.HasPrefix(ro.removed[0].What, "administrator") {
+		why = who + " (" + ro.removed[0].What + " taken away: " + ro.removed[0].By + ")"
+	}
 	for _, r := range g.RoleReach(roleARN) {
+		v, verb := 0.0, "can "+r.Access
 		switch r.Kind {
 		case "account":
-			if best < 0.7 {
-				best, why = 0.7, "role "+ro.name+" reaches "+r.Name
-			}
-		case "bucket":
-			v := 0.3
+			v, verb = 0.7, "reaches"
+		case "bucket", "database":
+			v = 0.3
 			if SensitivityLevel(r.Sensitivity) >= 0.5 {
 				v = 0.6
 			}
-			if v > best {
-				best, why = v, "role "+ro.name+" can "+r.Access+" bucket "+r.Name
-			}
+			verb += " " + r.Kind
+		}
+		if v > best {
+			best, why = v, who+" "+verb+" "+r.Name
 		}
 	}
 	return best, why
+}
+
+// identitiesOf lists the principals whose reach counts for a node: a role or user itself, else
+// the roles the workload runs as.
+func (g *Graph) identitiesOf(n NodeID) []string {
+	if t := g.Nodes[n].Type; t == TypeRole || t == TypeUser {
+		return []string{g.Nodes[n].ARN}
+	}
+	return g.RolesOf(n)
 }
 
 // RolesOf lists the roles a workload runs as: an instance's profile roles, a function's

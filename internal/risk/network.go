@@ -86,10 +86,11 @@ type targetGroup struct {
 }
 
 type dbInstance struct {
-	public  bool
-	sgs     []string
-	subnets []string
-	port    int
+	public, iamAuth bool
+	sgs             []string
+	subnets         []string
+	port            int
+	resourceID      string // DbiResourceId, the resource of rds-db:connect
 }
 
 type function struct{ role, openURL string }

@@ -234,18 +234,6 @@ func TestParseWeights(t *testing.T) {
 	}
 }
 
-func TestGlobMatch(t *testing.T) {
-	for _, c := range []struct {
-		p, s string
-		want bool
-	}{{"*", "x", true}, {"arn:aws:s3:::conf-*/*", "arn:aws:s3:::conf-data/*", true}, {"arn:aws:s3:::a?c", "arn:aws:s3:::abc", true},
-		{"arn:aws:s3:::logs/*", "arn:aws:s3:::conf-data/*", false}, {"arn:aws:s3:::conf-data", "arn:aws:s3:::conf-data/x", false}} {
-		if got := globMatch(c.p, c.s); got != c.want {
-			t.Errorf("globMatch(%q, %q) = %v", c.p, c.s, got)
-		}
-	}
-}
-
 func TestIsInternetCIDR(t *testing.T) {
 	for c, want := range map[string]bool{"0.0.0.0/0": true, "::/0": true, "203.0.113.0/24": true, "10.0.0.0/8": false, "10.1.0.0/16": false, "192.168.1.1/32": false, "0.0.0.0/1": true} {
 		if got := isInternetCIDR(c); got != want {

@@ -27,6 +27,20 @@ func Load(ctx context.Context, db *store.DB, scanID int64) (*Graph, []*finding.F
 	}); err != nil {
 		return nil, nil, nil, fmt.Errorf("risk: reading inventory: %w", err)
 	}
+	accts, err := db.Accounts(ctx, scanID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	env := map[string]string{}
+	for _, a := range accts {
+		b.AddAccount(a.ID, a.OUPath)
+		for _, k := range EnvironmentTagKeys {
+			if v := a.Tags[k]; v != "" {
+				env[a.ID] = v
+				break
+			}
+		}
+	}
 	rels, err := db.Relationships(ctx, scanID, "", false)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("risk: reading relationships: %w", err)
@@ -46,19 +60,6 @@ func Load(ctx context.Context, db *store.DB, scanID int64) (*Graph, []*finding.F
 		return nil
 	}); err != nil {
 		return nil, nil, nil, fmt.Errorf("risk: reading findings: %w", err)
-	}
-	accts, err := db.Accounts(ctx, scanID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	env := map[string]string{}
-	for _, a := range accts {
-		for _, k := range EnvironmentTagKeys {
-			if v := a.Tags[k]; v != "" {
-				env[a.ID] = v
-				break
-			}
-		}
 	}
 	return b.Build(), fails, env, nil
 }
