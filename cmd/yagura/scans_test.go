@@ -19,34 +19,12 @@ import (
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/mototest"
 	"github.com/yagura-dev/yagura/internal/native"
-	"github.com/yagura-dev/yagura/internal/scan"
 	"github.com/yagura-dev/yagura/internal/store"
 )
-
-// nfWithChecks runs the check catalog after collection, as the checks' own hook does once it is
-// part of the CLI; it is added for the duration of a test.
-func nfWithChecks(t *testing.T) {
-	t.Helper()
-	saved := scanHooks
-	t.Cleanup(func() { scanHooks = saved })
-	hook := func(s *scan.Scanner) {
-		s.AfterCollect = append(s.AfterCollect, func(ctx context.Context, db *store.DB, scanID int64) error {
-			w := db.NewFindingWriter(scanID)
-			_, err := check.Evaluate(ctx, check.StoreSource{DB: db, ScanID: scanID}, w, check.Options{})
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-			return err
-		})
-	}
-	// Before this file's own hook, as the checks' file sorts before scans.go.
-	scanHooks = append([]func(*scan.Scanner){hook}, saved...)
-}
 
 // The same control reported by a yagura check and by Security Hub (S3.14, bucket versioning)
 // is one finding with both sources.
 func TestYaguraAndSecurityHubControlMerge(t *testing.T) {
-	nfWithChecks(t)
 	srv := mototest.New(t)
 	cfg := srv.Config(t, "us-east-1")
 	member, mcfg := nfOrg(t, cfg)
