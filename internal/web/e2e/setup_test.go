@@ -1,0 +1,206 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/yagura-dev/yagura/internal/awsx"
+	"github.com/yagura-dev/yagura/internal/check"
+	_ "github.com/yagura-dev/yagura/internal/collect/ec2" // the collectors the dashboard steps need (see demoServices)
+	_ "github.com/yagura-dev/yagura/internal/collect/elbv2"
+	_ "github.com/yagura-dev/yagura/internal/collect/iam"
+	_ "github.com/yagura-dev/yagura/internal/collect/s3"
+	_ "github.com/yagura-dev/yagura/internal/collect/securityhub"
+	"github.com/yagura-dev/yagura/internal/demo"
+	"github.com/yagura-dev/yagura/internal/mototest"
+	"github.com/yagura-dev/yagura/internal/netsearch"
+	"github.com/yagura-dev/yagura/internal/risk"
+	"github.com/yagura-dev/yagura/internal/scan"
+	"github.com/yagura-dev/yagura/internal/store"
+	"github.com/yagura-dev/yagura/internal/web"
+)
+
+// demoServices are the services scanned: those holding the planted weaknesses the steps look at
+// (security groups and web-1 in ec2, web-admin in iam, the confidential bucket in s3, the CVE
+// behind the attack path in securityhub), so that one scan of one region keeps the test inside
+// its time budget on a 2-core machine.
+var demoServices = []string{"ec2", "iam", "s3", "elbv2", "securityhub"}
+
+// chromiumPath finds Debian's chromium. A browser test that silently skips in CI proves
+// nothing, so CI fails without it; elsewhere the test is skipped.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("chromium is not on PATH (apt-get install chromium): %v", err)
+		}
+		t.Skipf("chromium is not on PATH: %v", err)
+	}
+	return p
+}
+
+// scannedDemo seeds the demo organization into a fresh moto, scans it into a new database and
+// runs the post-collection pipeline of `yagura scan` (checks, network index, risk analysis).
+// The CLI wires that pipeline in package main (cmd/yagura scanHooks), which a test cannot
+// import, so the hooks are assembled here from the exported packages.
+func scannedDemo(t *testing.T, ctx context.Context) (*demo.Org, *store.DB, int64) {
+	t.Helper()
+	srv := mototest.New(t)
+	cfg := srv.Config(t, demo.Regions[0])
+	began := time.Now()
+	org, err := demo.Seed(ctx, cfg)
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	seeded := time.Now()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "demo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	// An emulator has no AWS rate limits: lift the buckets, as `yagura demo` does.
+	limits := map[string]awsx.Limit{}
+	for class := range awsx.DefaultLimits {
+		limits[class] = awsx.Limit{Rate: 1000, Burst: 1000}
+	}
+	s := &scan.Scanner{DB: db, Base: cfg, AfterCollect: []func(context.Context, *store.DB, int64) error{
+		func(ctx context.Context, db *store.DB, scanID int64) error {
+			w := db.NewFindingWriter(scanID)
+			_, err := check.Evaluate(ctx, check.StoreSource{DB: db, ScanID: scanID}, w, check.Options{})
+			if cerr := w.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		},
+		netsearch.IndexScan,
+		func(ctx context.Context, db *store.DB, scanID int64) error {
+			_, err := risk.Run(ctx, db, scanID, risk.DefaultWeights)
+			return err
+		},
+	}}
+	res, err := s.Run(ctx, scan.Options{RoleName: demo.RoleName, Regions: demo.Regions[:1], Services: demoServices, RateLimits: limits})
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	t.Logf("demo seeded in %s, scanned in %s (scan %d %s: %d accounts, %d tasks %v)", seeded.Sub(began).Round(time.Millisecond),
+		time.Since(seeded).Round(time.Millisecond), res.ScanID, res.Status, res.Accounts, res.Tasks, res.ByOutcome)
+	if res.Reason != "" {
+		t.Logf("scan: %s", res.Reason)
+	}
+	return org, db, res.ScanID
+}
+
+// serve runs the dashboard in-process on a free loopback port until the test ends.
+func serve(t *testing.T, db *store.DB, token string) string {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- web.Serve(ctx, db, "127.0.0.1:0", web.Options{Token: token}, func(u string) { ready <- u })
+	}()
+	select {
+	case u := <-ready:
+		t.Cleanup(func() {
+			stop()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+		return strings.TrimSuffix(u, "/")
+	case err := <-done:
+		stop()
+		t.Fatalf("serve: %v", err)
+	case <-time.After(10 * time.Second):
+		stop()
+		t.Fatal("the dashboard did not start within 10s")
+	}
+	return ""
+}
+
+// browser starts one headless Chromium for the whole test. The page only ever talks to the
+// loopback dashboard: no proxy, no background networking, and every host name fails to
+// resolve (the dashboard's URL is an IP literal).
+func browser(t *testing.T, parent context.Context) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
+	actx, cancelAlloc := chromedp.NewExecAllocator(parent,
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true), // containers give /dev/shm 64 MB
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.WindowSize(1400, 1000),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	// Cleanups run last-in first-out: the browser is closed before its profile directory goes.
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// screenshotDir is where the steps' screenshots go: $YAGURA_E2E_SCREENSHOTS when set (kept),
+// else a directory of the test (removed with it).
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("YAGURA_E2E_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+		t.Logf("screenshots: %s (set YAGURA_E2E_SCREENSHOTS=DIR to keep them)", dir)
+	} else {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshots: %s", dir)
+	}
+	return dir
+}
+
+var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+// shot writes a full-page PNG of the current page as DIR/NAME.png.
+func shot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	img, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if !bytes.HasPrefix(img, pngMagic) {
+		t.Errorf("screenshot %s is not a PNG", name)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), img, 0o644); err != nil {
+		t.Error(err)
+	}
+}
+
+func randomToken(t *testing.T) string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
