@@ -9,10 +9,13 @@ import (
 	"github.com/yagura-dev/yagura/internal/finding"
 )
 
-// ConfigResourceARN builds the inventory ARN of a resource AWS Config names by type and id.
-// Config gives ids (sg-…, bucket names, function names), not ARNs; types whose id cannot be
-// turned into the inventory's ARN (IAM resources are named by their unique id AIDA…/AROA…)
-// get "" and keep the id in the evidence.
+// ConfigResourceARN builds the inventory ARN of a resource AWS Config names by type and id, for
+// the types whose Config id is the name or id the ARN is made of (sg-…, bucket, function,
+// repository and cluster names, key ids) or an ARN itself. The others get "": IAM resources are
+// named by their unique id (AIDA…, AROA…), RDS instances and clusters by their resource id
+// (db-…, cluster-…), and for the rest the id's meaning is not certain enough to build an ARN
+// from. The Config collectors resolve those through Config's configuration items
+// (BatchGetResourceConfig), which carry the resource's real ARN.
 func ConfigResourceARN(partition, region, account, resourceType, resourceID string) string {
 	if partition == "" {
 		partition = "aws"
@@ -25,8 +28,6 @@ func ConfigResourceARN(partition, region, account, resourceType, resourceID stri
 		return "arn:" + partition + ":s3:::" + resourceID
 	case "AWS::Lambda::Function":
 		return "arn:" + partition + ":lambda:" + region + ":" + account + ":function:" + resourceID
-	case "AWS::RDS::DBInstance":
-		return "arn:" + partition + ":rds:" + region + ":" + account + ":db:" + resourceID
 	case "AWS::ECR::Repository":
 		return "arn:" + partition + ":ecr:" + region + ":" + account + ":repository/" + resourceID
 	case "AWS::KMS::Key":
@@ -79,5 +80,8 @@ func FromConfigEvaluation(partition, account, region string, r *cfgtypes.Evaluat
 	out.Evidence = evidence(map[string]any{"configRuleName": rule, "resourceType": rtype, "resourceId": rid,
 		"complianceType": r.ComplianceType, "annotation": r.Annotation, "resultRecordedTime": r.ResultRecordedTime,
 		"configRuleInvokedTime": r.ConfigRuleInvokedTime})
+	if out.ResourceARN == "" {
+		MarkUnmatched(out, rid, "AWS Config names this "+rtype+" by its id "+rid+", not by its ARN")
+	}
 	return out
 }

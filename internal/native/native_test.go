@@ -303,8 +303,9 @@ func TestFromConfigEvaluation(t *testing.T) {
 	if f := native.FromConfigEvaluation("aws", acct, "us-east-1", &out.EvaluationResults[1]); f.ResourceARN != "arn:aws:s3:::example-logs" {
 		t.Errorf("bucket arn %q", f.ResourceARN)
 	}
-	if f := native.FromConfigEvaluation("aws", acct, "us-east-1", &out.EvaluationResults[2]); f.ResourceARN != "" || f.Status != finding.Fail {
-		t.Errorf("IAM user by unique id: arn %q status %s", f.ResourceARN, f.Status)
+	if f := native.FromConfigEvaluation("aws", acct, "us-east-1", &out.EvaluationResults[2]); f.ResourceARN != "AIDAEXAMPLE" || f.Status != finding.Fail ||
+		native.Unmatched(f) == "" {
+		t.Errorf("IAM user by unique id: arn %q status %s, unmatched %q", f.ResourceARN, f.Status, native.Unmatched(f))
 	}
 	if f := native.FromConfigEvaluation("aws", acct, "us-east-1", &out.EvaluationResults[3]); f.Status != finding.Error {
 		t.Errorf("INSUFFICIENT_DATA gave %s", f.Status)
