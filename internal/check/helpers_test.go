@@ -27,7 +27,7 @@ var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 var globalTypes = map[string]bool{
 	TypeBucket: true, TypeS3AccountPAB: true, TypeCredentialReport: true, TypePasswordPolicy: true,
 	TypeAccountSummary: true, TypeUser: true, TypeGroup: true, TypeRole: true, TypeManagedPolicy: true,
-	TypeVirtualMFADevice: true, TypeServerCertificate: true,
+	TypeVirtualMFADevice: true, TypeServerCertificate: true, TypeAlternateContacts: true,
 }
 
 // fakeCollectors stands in for the registry: one collector per type, named after it.

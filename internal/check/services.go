@@ -401,10 +401,6 @@ func init() {
 			return false, false, "audit logs disabled"
 		})
 
-	fieldCheck("efs.encrypted", "EFS file systems should be encrypted at rest", TypeEFSFileSystem, []string{"fsbp:EFS.1", "cis-aws-3.0:2.4.1"}, finding.Medium, nil,
-		"File data is stored unencrypted.", Remediation{Console: "Create an encrypted file system and migrate the data (encryption cannot be turned on in place)", Doc: "https://docs.aws.amazon.com/efs/latest/ug/encryption.html"},
-		boolField("Encrypted", true, "encrypted", "not encrypted"))
-
 	elbDoc := "https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html"
 	elbAttr := func(id, title, ctl, key, want string, sev finding.Severity, risk, cli string, appOnly bool) {
 		fieldCheck(id, title, TypeLoadBalancer, []string{ctl}, sev, []string{"Attributes"}, risk,

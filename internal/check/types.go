@@ -55,6 +55,8 @@ const (
 	TypeLoadBalancer         = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 	TypeListener             = "AWS::ElasticLoadBalancingV2::Listener"
 	TypeEFSFileSystem        = "AWS::EFS::FileSystem"
+	TypeEFSAccessPoint       = "AWS::EFS::AccessPoint"
+	TypeAlternateContacts    = "AWS::Account::AlternateContacts"
 	TypeSSMDocument          = "AWS::SSM::Document"
 	TypeSSMManagedInstance   = "AWS::SSM::ManagedInstance"
 )

@@ -26,7 +26,7 @@ import (
 func TestDashboardInChromium(t *testing.T) {
 	chromiumPath(t) // before the expensive part: skip (or fail in CI) at once without a browser
 	began := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	org, db, scanID := scannedDemo(t, ctx)
 	token := randomToken(t)

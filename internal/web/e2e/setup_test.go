@@ -96,7 +96,16 @@ func scannedDemo(t *testing.T, ctx context.Context) (*demo.Org, *store.DB, int64
 	t.Logf("demo seeded in %s, scanned in %s (scan %d %s: %d accounts, %d tasks %v)", seeded.Sub(began).Round(time.Millisecond),
 		time.Since(seeded).Round(time.Millisecond), res.ScanID, res.Status, res.Accounts, res.Tasks, res.ByOutcome)
 	if res.Reason != "" {
-		t.Logf("scan: %s", res.Reason)
+		// Name the failed collections: a gap that widens shows here first.
+		cov, err := db.CoverageOf(ctx, res.ScanID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cov {
+			if c.Status != store.CoverageOK {
+				t.Logf("scan gap: %s %s %s %s: %s", c.AccountID, c.Region, c.Collector, c.Status, c.Reason)
+			}
+		}
 	}
 	return org, db, res.ScanID
 }
