@@ -137,13 +137,6 @@ func (a *Analysis) AttackPaths() []*finding.Finding {
 	return out
 }
 
-func shortName(arn string) string {
-	if i := strings.LastIndexAny(arn, "/:"); i >= 0 {
-		return arn[i+1:]
-	}
-	return arn
-}
-
 func (a *Analysis) pathFinding(n Node, ex Exposure, ws []Weakness, whats, related []string, roleARN string, r Reach) *finding.Finding {
 	chain := append([]Hop{}, ex.Hops...)
 	chain = append(chain, Hop{ARN: roleARN, Type: TypeRole, Via: "credentials of the workload (" + ws[0].What + ")"})
@@ -171,14 +164,14 @@ func (a *Analysis) pathFinding(n Node, ex Exposure, ws []Weakness, whats, relate
 	raw, _ := json.Marshal(ev)
 	name := n.Name
 	if name == "" {
-		name = shortName(n.ARN)
+		name = ShortRef(n.ARN)
 	}
 	return &finding.Finding{
 		ID:      finding.StableID(CheckAttackPath, n.ARN, roleARN, r.ARN),
 		CheckID: CheckAttackPath, Source: "yagura", Sources: []string{"yagura"},
 		Status: finding.Fail, Severity: sev, AccountID: n.Account, Region: n.Region,
 		ResourceARN: n.ARN, ResourceType: n.Type,
-		Title: fmt.Sprintf("Attack path: internet → %s (%s, %s) → role %s → %s", name, ex.Ports(), ex.Through, shortName(roleARN), target),
+		Title: fmt.Sprintf("Attack path: internet → %s (%s, %s) → role %s → %s", name, ex.Ports(), ex.Through, ShortRef(roleARN), target),
 		Detail: fmt.Sprintf("%s is reachable from the internet on %s (%s). Weaknesses: %s. It runs as role %s, which has %s access to %s (%s).",
 			name, ex.Ports(), ex.Through, strings.Join(whats, "; "), roleARN, r.Access, target, r.Via),
 		Evidence:    raw,
@@ -215,7 +208,7 @@ func (a *Analysis) factors(n NodeID) *nodeFactors {
 			if e.Kind == EdgeUsesSG && a.X.Exposed(e.To) {
 				sub := a.factors(e.To)
 				if sub.exposure > nf.exposure {
-					nf.exposure, nf.exposureWhy, nf.path = sub.exposure, "used by "+shortName(g.Nodes[e.To].ARN)+", "+sub.exposureWhy, sub.path
+					nf.exposure, nf.exposureWhy, nf.path = sub.exposure, "used by "+ShortRef(g.Nodes[e.To].ARN)+", "+sub.exposureWhy, sub.path
 				}
 			}
 		}
@@ -229,7 +222,7 @@ func (a *Analysis) factors(n NodeID) *nodeFactors {
 			// Data only reachable through the role counts half: the finding itself is not the
 			// path to it (the attack-path finding is, and counts it fully).
 			if l := SensitivityLevel(re.Sensitivity) / 2; l > nf.data {
-				nf.data, nf.dataWhy = l, fmt.Sprintf("%s reaches %s data (%s)", shortName(r), re.Sensitivity, re.Name)
+				nf.data, nf.dataWhy = l, fmt.Sprintf("%s reaches %s data (%s)", ShortRef(r), re.Sensitivity, re.Name)
 			}
 		}
 	}

@@ -104,8 +104,8 @@ type Graph struct {
 	dbs       map[NodeID]*dbInstance
 	functions map[NodeID]*function
 	clusters  map[NodeID]*cluster
-	buckets   map[string][]NodeID // by account
-	reachOf   map[string][]Reach  // RoleReach, memoized
+	buckets   map[string][]NodeID   // by account
+	reachOf   map[string][]Reach    // RoleReach, memoized
 	roles     map[string]*principal // roles and users
 	groups    map[string]*group     // account||group name
 	parsed    map[string]*policy.Document

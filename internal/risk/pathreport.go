@@ -14,7 +14,9 @@ type ErrNoResource struct {
 	ScanID int64
 }
 
-func (e *ErrNoResource) Error() string { return fmt.Sprintf("no resource %q in scan %d", e.Ref, e.ScanID) }
+func (e *ErrNoResource) Error() string {
+	return fmt.Sprintf("no resource %q in scan %d", e.Ref, e.ScanID)
+}
 
 // PathReport is `yagura path` and the dashboard's path page: how a resource (an ARN, or an id or
 // name that ends one) is reached from the internet, what it can reach, and the attack paths
@@ -36,4 +38,13 @@ func PathReport(ctx context.Context, db *store.DB, scanID int64, ref string) (Re
 		}
 	}
 	return rep, nil
+}
+
+// ShortRef shows the last part of an ARN (the resource id or name) where a whole ARN is too long
+// to read: `yagura top` paths, the dashboard's graph boxes.
+func ShortRef(arn string) string {
+	if i := strings.LastIndexAny(arn, "/:"); i >= 0 && i < len(arn)-1 {
+		return arn[i+1:]
+	}
+	return arn
 }

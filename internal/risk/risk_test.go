@@ -34,7 +34,7 @@ func TestDirectExposureNeedsPublicIPAndInternetRoute(t *testing.T) {
 	}
 	var chain []string
 	for _, h := range es[0].Hops {
-		chain = append(chain, shortName(h.ARN))
+		chain = append(chain, ShortRef(h.ARN))
 	}
 	if got := strings.Join(chain, ">"); got != "internet>igw-1>rtb-pub>subnet-pub>sg-open>i-pub" {
 		t.Errorf("chain = %s", got)
