@@ -30,7 +30,7 @@ func (g *Graph) AnalyzeExposure() *Exposures {
 			if pub == "" {
 				pub = g.eips[key(n.Account, n.Region, in.id)]
 			}
-			ex, bl := g.reach(id, n.Account, n.Region, f.subnet, f.groups, pub)
+			ex, bl := g.reach(id, n.Account, n.Region, f.subnet, f.groups, pub, f.ipv6)
 			x.Reachable[id] = append(x.Reachable[id], ex...)
 			x.Blocked[id] = append(x.Blocked[id], bl...)
 		}
@@ -43,7 +43,7 @@ func (g *Graph) AnalyzeExposure() *Exposures {
 		}
 		n := g.Nodes[id]
 		for _, sn := range d.subnets {
-			ex, bl := g.reach(id, n.Account, n.Region, sn, d.sgs, "publicly accessible endpoint")
+			ex, bl := g.reach(id, n.Account, n.Region, sn, d.sgs, "publicly accessible endpoint", "")
 			for _, e := range ex {
 				if d.port == 0 || (e.Protocol == "tcp" && e.FromPort <= d.port && d.port <= e.ToPort) {
 					if d.port != 0 {

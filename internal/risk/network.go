@@ -14,6 +14,7 @@ type iface struct {
 	subnet   string
 	groups   []string
 	publicIP string
+	ipv6     string // first IPv6 address: every VPC IPv6 address is a global one
 }
 
 type instance struct {
@@ -66,7 +67,8 @@ type naclEntry struct {
 type nacl struct {
 	id      NodeID
 	name    string
-	entries []naclEntry // ingress only, by rule number
+	entries []naclEntry // ingress, by rule number
+	egress  []naclEntry // egress, by rule number
 }
 
 type loadBalancer struct {
@@ -205,9 +207,11 @@ func (b *Builder) addInstance(id NodeID, r *inventory.Resource) {
 		NetworkInterfaces           []struct {
 			SubnetId    string
 			Groups      []struct{ GroupId string }
-			Association *struct{ PublicIp *string }
-			Attachment  *struct{ DeviceIndex *int32 }
+			Association   *struct{ PublicIp *string }
+			Attachment    *struct{ DeviceIndex *int32 }
+			Ipv6Addresses []struct{ Ipv6Address string }
 		}
+		Ipv6Address *string
 	}
 	if json.Unmarshal(r.Config, &c) != nil {
 		return
@@ -238,12 +242,18 @@ func (b *Builder) addInstance(id NodeID, r *inventory.Resource) {
 		if n.Association != nil && n.Association.PublicIp != nil {
 			f.publicIP = *n.Association.PublicIp
 		}
+		if len(n.Ipv6Addresses) > 0 {
+			f.ipv6 = n.Ipv6Addresses[0].Ipv6Address
+		}
 		primary := i == 0
 		if n.Attachment != nil && n.Attachment.DeviceIndex != nil {
 			primary = *n.Attachment.DeviceIndex == 0
 		}
 		if primary && f.publicIP == "" && c.PublicIpAddress != nil {
 			f.publicIP = *c.PublicIpAddress
+		}
+		if primary && f.ipv6 == "" && c.Ipv6Address != nil {
+			f.ipv6 = *c.Ipv6Address
 		}
 		if f.subnet == "" {
 			f.subnet = c.SubnetId
@@ -254,6 +264,9 @@ func (b *Builder) addInstance(id NodeID, r *inventory.Resource) {
 		f := iface{subnet: c.SubnetId, groups: in.allGroups}
 		if c.PublicIpAddress != nil {
 			f.publicIP = *c.PublicIpAddress
+		}
+		if c.Ipv6Address != nil {
+			f.ipv6 = *c.Ipv6Address
 		}
 		in.ifaces = append(in.ifaces, f)
 	}
@@ -397,9 +410,6 @@ func (b *Builder) addNACL(id NodeID, r *inventory.Resource) {
 	}
 	n := &nacl{id: id, name: c.NetworkAclId}
 	for _, e := range c.Entries {
-		if e.Egress != nil && *e.Egress {
-			continue
-		}
 		ne := naclEntry{number: ptrInt(e.RuleNumber, 32767), proto: normProto(e.Protocol), from: 0, to: 65535, allow: e.RuleAction == "allow"}
 		if e.PortRange != nil && ne.proto != "all" {
 			ne.from, ne.to = ptrInt(e.PortRange.From, 0), ptrInt(e.PortRange.To, 65535)
@@ -409,9 +419,15 @@ func (b *Builder) addNACL(id NodeID, r *inventory.Resource) {
 		} else if e.Ipv6CidrBlock != nil {
 			ne.cidr = *e.Ipv6CidrBlock
 		}
-		n.entries = append(n.entries, ne)
+		if e.Egress != nil && *e.Egress {
+			n.egress = append(n.egress, ne)
+		} else {
+			n.entries = append(n.entries, ne)
+		}
 	}
-	sort.SliceStable(n.entries, func(i, j int) bool { return n.entries[i].number < n.entries[j].number })
+	for _, es := range [][]naclEntry{n.entries, n.egress} {
+		sort.SliceStable(es, func(i, j int) bool { return es[i].number < es[j].number })
+	}
 	for _, a := range c.Associations {
 		if a.SubnetId != nil {
 			b.g.subnetACL[key(r.AccountID, r.Region, *a.SubnetId)] = n
@@ -456,72 +472,136 @@ func expandProto(p string) []string {
 	return []string{p}
 }
 
+// isV6 reports whether a CIDR (or address) is IPv6. Spans without a source are IPv4.
+func isV6(cidr string) bool { return strings.Contains(cidr, ":") }
+
+// EphemeralFrom and EphemeralTo bound the client ports return traffic goes to: the range AWS
+// recommends network ACLs open for responses, covering Linux, Windows and NAT gateway clients.
+const EphemeralFrom, EphemeralTo = 1024, 65535
+
 // naclFilter applies a subnet's network ACL ingress entries, in rule-number order, to spans
 // from the internet. It returns what gets through (with the allowing entry as a hop) and what
 // is stopped (with the denying entry). Entries for private sources do not concern internet
-// traffic; a deny of only part of the internet does not stop the rest.
+// traffic; a deny of only part of the internet does not stop the rest; IPv4 entries apply to
+// IPv4 traffic, IPv6 entries to IPv6 traffic.
 func (g *Graph) naclFilter(n *nacl, in []span) (pass []span, stopped []Blocked) {
 	if n == nil {
 		return in, nil
 	}
-	naclARN := g.Nodes[n.id].ARN
 	for _, s := range in {
-		remaining := [][2]int{{s.from, s.to}}
-		for _, e := range n.entries {
-			if len(remaining) == 0 {
-				break
-			}
-			if e.proto != "all" && e.proto != s.proto {
-				continue
-			}
-			if !isInternetCIDR(e.cidr) {
-				continue
-			}
-			full := strings.HasSuffix(e.cidr, "/0")
-			if !e.allow && !full {
-				continue
-			}
-			action := "deny"
-			if e.allow {
-				action = "allow"
-			}
-			text := fmt.Sprintf("entry #%d %s %s %s from %s", e.number, action, e.proto, portText(e.from, e.to), e.cidr)
-			if e.proto == "all" {
-				text = fmt.Sprintf("entry #%d %s all traffic from %s", e.number, action, e.cidr)
-			}
-			if e.number == 32767 {
-				text = fmt.Sprintf("entry #* (default) %s all traffic from %s", action, e.cidr)
-			}
-			var rest [][2]int
-			for _, r := range remaining {
-				lo, hi := max(r[0], e.from), min(r[1], e.to)
-				if lo > hi {
-					rest = append(rest, r)
-					continue
-				}
-				hop := Hop{ARN: naclARN, Type: TypeNACL, Via: text}
-				if e.allow {
-					p := span{proto: s.proto, from: lo, to: hi, src: s.src, hops: append(append([]Hop{}, s.hops...), hop)}
-					pass = append(pass, p)
-				} else {
-					stopped = append(stopped, Blocked{
-						Reason: fmt.Sprintf("network ACL %s %s stops %s %s", n.name, text, s.proto, portText(lo, hi)),
-						Hops:   append(append([]Hop{}, s.hops...), hop)})
-				}
-				if r[0] < lo {
-					rest = append(rest, [2]int{r[0], lo - 1})
-				}
-				if hi < r[1] {
-					rest = append(rest, [2]int{hi + 1, r[1]})
-				}
-			}
-			remaining = rest
+		ok, no := g.naclPass(n, n.entries, "from", s, s.from, s.to)
+		pass = append(pass, ok...)
+		for _, b := range no {
+			stopped = append(stopped, Blocked{Reason: b.Reason, Hops: append(append([]Hop{}, s.hops...), b.Hops...)})
 		}
-		for _, r := range remaining {
+	}
+	return pass, stopped
+}
+
+// naclReturn applies the egress entries to the responses of traffic that got in: a TCP or UDP
+// reply goes back to the client's ephemeral port (EphemeralFrom-EphemeralTo), an ICMP reply has
+// no port. Network ACLs are stateless, so a path whose replies are all denied carries nothing
+// back. It returns the spans whose replies leave (the NACL hop's Via names the egress entry
+// too) and the blocked ones. An ACL that lists no egress entry at all (emulators omit the
+// default ones) is not judged on return traffic.
+func (g *Graph) naclReturn(n *nacl, in []span) (pass []span, stopped []Blocked) {
+	if n == nil || len(n.egress) == 0 {
+		return in, nil
+	}
+	for _, s := range in {
+		from, to := EphemeralFrom, EphemeralTo
+		if s.proto == "icmp" || s.proto == "icmpv6" {
+			from, to = 0, 65535
+		}
+		ok, no := g.naclPass(n, n.egress, "to", s, from, to)
+		if len(ok) > 0 {
+			// Some client ports get replies: the path carries traffic.
+			s.hops = append([]Hop{}, s.hops...)
+			last := &s.hops[len(s.hops)-1]
+			last.Via += "; return traffic: " + ok[len(ok)-1].hops[len(ok[len(ok)-1].hops)-1].Via
+			pass = append(pass, s)
+			continue
+		}
+		for _, b := range no {
 			stopped = append(stopped, Blocked{
-				Reason: fmt.Sprintf("network ACL %s has no entry allowing %s %s from the internet (implicit deny)", n.name, s.proto, portText(r[0], r[1])),
-				Hops:   append(append([]Hop{}, s.hops...), Hop{ARN: naclARN, Type: TypeNACL, Via: "implicit deny"})})
+				Reason: fmt.Sprintf("%s, so return traffic of %s %s from %s cannot leave", b.Reason, s.proto, portText(s.from, s.to), srcText(s.src)),
+				Hops:   append(append([]Hop{}, s.hops...), b.Hops...)})
 		}
+	}
+	return pass, stopped
+}
+
+func srcText(src string) string {
+	if src == "" {
+		return "the internet"
+	}
+	return src
+}
+
+// naclPass runs one span's port range [lo, hi] through entries in rule-number order; dir is
+// "from" (ingress: the entry's CIDR is the source) or "to" (egress: the destination).
+func (g *Graph) naclPass(n *nacl, entries []naclEntry, dir string, s span, lo0, hi0 int) (pass []span, stopped []Blocked) {
+	naclARN := g.Nodes[n.id].ARN
+	v6 := isV6(s.src)
+	remaining := [][2]int{{lo0, hi0}}
+	for _, e := range entries {
+		if len(remaining) == 0 {
+			break
+		}
+		if e.proto != "all" && e.proto != s.proto {
+			continue
+		}
+		if isV6(e.cidr) != v6 || !isInternetCIDR(e.cidr) {
+			continue
+		}
+		full := strings.HasSuffix(e.cidr, "/0")
+		if !e.allow && !full {
+			continue
+		}
+		action := "deny"
+		if e.allow {
+			action = "allow"
+		}
+		text := fmt.Sprintf("entry #%d %s %s %s %s %s", e.number, action, e.proto, portText(e.from, e.to), dir, e.cidr)
+		if e.proto == "all" {
+			text = fmt.Sprintf("entry #%d %s all traffic %s %s", e.number, action, dir, e.cidr)
+		}
+		if e.number == 32767 {
+			text = fmt.Sprintf("entry #* (default) %s all traffic %s %s", action, dir, e.cidr)
+		}
+		if dir == "to" {
+			text = "egress " + text
+		}
+		var rest [][2]int
+		for _, r := range remaining {
+			lo, hi := max(r[0], e.from), min(r[1], e.to)
+			if lo > hi {
+				rest = append(rest, r)
+				continue
+			}
+			hop := Hop{ARN: naclARN, Type: TypeNACL, Via: text}
+			if e.allow {
+				pass = append(pass, span{proto: s.proto, from: lo, to: hi, src: s.src, hops: append(append([]Hop{}, s.hops...), hop)})
+			} else {
+				stopped = append(stopped, Blocked{Reason: fmt.Sprintf("network ACL %s %s stops %s %s", n.name, text, s.proto, portText(lo, hi)), Hops: []Hop{hop}})
+			}
+			if r[0] < lo {
+				rest = append(rest, [2]int{r[0], lo - 1})
+			}
+			if hi < r[1] {
+				rest = append(rest, [2]int{hi + 1, r[1]})
+			}
+		}
+		remaining = rest
+	}
+	what := "from the internet"
+	if dir == "to" {
+		what = "to the internet (egress)"
+	}
+	for _, r := range remaining {
+		stopped = append(stopped, Blocked{
+			Reason: fmt.Sprintf("network ACL %s has no entry allowing %s %s %s (implicit deny)", n.name, s.proto, portText(r[0], r[1]), what),
+			Hops:   []Hop{{ARN: naclARN, Type: TypeNACL, Via: "implicit deny"}}})
 	}
 	return pass, stopped
 }
@@ -535,8 +615,10 @@ func arnPrefix(arn string) string {
 	return parts[0] + ":" + parts[1]
 }
 
-// internetRoute finds the subnet's route table and its default route to an internet gateway.
-func (g *Graph) internetRoute(account, region, subnetID string) (*routeTable, string, string) {
+// internetRoute finds the subnet's route table and its default route (0.0.0.0/0, or ::/0 for
+// IPv6) to an internet gateway. An egress-only internet gateway, a NAT gateway or anything else
+// carries traffic out, not in.
+func (g *Graph) internetRoute(account, region, subnetID string, v6 bool) (*routeTable, string, string) {
 	sn := g.subnets[key(account, region, subnetID)]
 	rt := g.subnetRT[key(account, region, subnetID)]
 	if rt == nil && sn != nil {
@@ -545,36 +627,74 @@ func (g *Graph) internetRoute(account, region, subnetID string) (*routeTable, st
 	if rt == nil {
 		return nil, "", "no route table known for subnet " + subnetID
 	}
+	dest := "0.0.0.0/0"
+	if v6 {
+		dest = "::/0"
+	}
 	var other []string
 	for _, r := range rt.routes {
-		if r.dest != "0.0.0.0/0" && r.dest != "::/0" {
+		if r.dest != dest {
 			continue
 		}
 		if strings.HasPrefix(r.target, "igw-") {
 			return rt, r.target, ""
 		}
-		other = append(other, r.dest+" via "+r.target)
+		note := ""
+		if strings.HasPrefix(r.target, "eigw-") {
+			note = " (egress-only internet gateway)"
+		}
+		other = append(other, r.dest+" via "+r.target+note)
 	}
 	why := fmt.Sprintf("route table %s has no route to an internet gateway", rt.name)
+	if v6 {
+		why = fmt.Sprintf("route table %s has no IPv6 route (::/0) to an internet gateway", rt.name)
+	}
 	if len(other) > 0 {
 		why += " (default route " + strings.Join(other, ", ") + ": outbound only)"
 	}
 	return rt, "", why
 }
 
-// reach decides whether a network placement (subnet, groups, public address) is reachable from
-// the internet, hop by hop: internet gateway route, network ACL, security group.
-func (g *Graph) reach(target NodeID, account, region, subnetID string, groups []string, publicIP string) ([]Exposure, []Blocked) {
+// reach decides whether a network placement (subnet, groups, public addresses) is reachable from
+// the internet, hop by hop: internet gateway route, network ACL in and back out, security group.
+// IPv4 and IPv6 are judged apart: a public IPv4 address with a 0.0.0.0/0 route and rules for
+// IPv4 sources, or an IPv6 address with a ::/0 route and rules for IPv6 sources.
+func (g *Graph) reach(target NodeID, account, region, subnetID string, groups []string, publicIP, ipv6 string) ([]Exposure, []Blocked) {
 	res := g.Nodes[target]
-	pfx := arnPrefix(res.ARN)
 	spans := g.internetSpans(account, region, groups)
 	if len(spans) == 0 {
 		return nil, []Blocked{{Reason: "no security group rule admits internet sources", Hops: []Hop{{ARN: res.ARN, Type: res.Type}}}}
 	}
-	if publicIP == "" {
-		return nil, []Blocked{{Reason: "no public IP address: not directly reachable from the internet", Hops: []Hop{{ARN: res.ARN, Type: res.Type}}}}
+	var v4s, v6s []span
+	for _, s := range spans {
+		if isV6(s.src) {
+			v6s = append(v6s, s)
+		} else {
+			v4s = append(v4s, s)
+		}
 	}
-	rt, igw, why := g.internetRoute(account, region, subnetID)
+	var out []Exposure
+	var stopped []Blocked
+	if len(v4s) > 0 {
+		ex, bl := g.reachFamily(res, account, region, subnetID, v4s, publicIP, false)
+		out, stopped = append(out, ex...), append(stopped, bl...)
+	}
+	if len(v6s) > 0 {
+		ex, bl := g.reachFamily(res, account, region, subnetID, v6s, ipv6, true)
+		out, stopped = append(out, ex...), append(stopped, bl...)
+	}
+	return out, stopped
+}
+
+func (g *Graph) reachFamily(res Node, account, region, subnetID string, spans []span, addr string, v6 bool) ([]Exposure, []Blocked) {
+	if addr == "" {
+		why := "no public IP address: not directly reachable from the internet"
+		if v6 {
+			why = "no IPv6 address: the security group rules for IPv6 sources reach nothing"
+		}
+		return nil, []Blocked{{Reason: why, Hops: []Hop{{ARN: res.ARN, Type: res.Type}}}}
+	}
+	rt, igw, why := g.internetRoute(account, region, subnetID, v6)
 	if igw == "" {
 		var hops []Hop
 		if rt != nil {
@@ -582,35 +702,38 @@ func (g *Graph) reach(target NodeID, account, region, subnetID string, groups []
 		}
 		return nil, []Blocked{{Reason: why, Hops: append(hops, Hop{ARN: res.ARN, Type: res.Type})}}
 	}
+	dest, addrText := "0.0.0.0/0", "public IP "+addr
+	if v6 {
+		dest, addrText = "::/0", "IPv6 address "+addr
+	}
 	head := []Hop{
 		{ARN: "internet", Type: "internet"},
-		{ARN: fmt.Sprintf("%s:ec2:%s:%s:internet-gateway/%s", pfx, region, account, igw), Type: TypeIGW},
-		{ARN: g.Nodes[rt.id].ARN, Type: TypeRouteTable, Via: "0.0.0.0/0 -> " + igw},
-	}
-	acl := g.subnetACL[key(account, region, subnetID)]
-	var pass []span
-	var stopped []Blocked
-	if acl != nil {
-		pass, stopped = g.naclFilter(acl, spans)
+		{ARN: fmt.Sprintf("%s:ec2:%s:%s:internet-gateway/%s", arnPrefix(res.ARN), region, account, igw), Type: TypeIGW},
+		{ARN: g.Nodes[rt.id].ARN, Type: TypeRouteTable, Via: dest + " -> " + igw},
 	}
 	var subnetHop []Hop
 	if sn := g.subnets[key(account, region, subnetID)]; sn != nil {
 		subnetHop = []Hop{{ARN: g.Nodes[sn.id].ARN, Type: TypeSubnet}}
 	}
 	var out []Exposure
-	for _, s := range pass {
-		// span hops are [sg, nacl]: present them in traffic order, NACL (subnet) before SG.
-		hops := append([]Hop{}, head...)
-		hops = append(hops, s.hops[len(s.hops)-1])
-		hops = append(hops, subnetHop...)
-		hops = append(hops, s.hops[:len(s.hops)-1]...)
-		hops = append(hops, Hop{ARN: res.ARN, Type: res.Type, Via: "public IP " + publicIP})
-		out = append(out, Exposure{Protocol: s.proto, FromPort: s.from, ToPort: s.to, Through: "direct", Source: s.src, Hops: hops})
-	}
-	if acl == nil {
+	var stopped []Blocked
+	if acl := g.subnetACL[key(account, region, subnetID)]; acl != nil {
+		pass, in := g.naclFilter(acl, spans)
+		pass, back := g.naclReturn(acl, pass)
+		stopped = append(in, back...)
+		for _, s := range pass {
+			// span hops are [sg, nacl]: present them in traffic order, NACL (subnet) before SG.
+			hops := append([]Hop{}, head...)
+			hops = append(hops, s.hops[len(s.hops)-1])
+			hops = append(hops, subnetHop...)
+			hops = append(hops, s.hops[:len(s.hops)-1]...)
+			hops = append(hops, Hop{ARN: res.ARN, Type: res.Type, Via: addrText})
+			out = append(out, Exposure{Protocol: s.proto, FromPort: s.from, ToPort: s.to, Through: "direct", Source: s.src, Hops: hops})
+		}
+	} else {
 		for _, s := range spans {
 			hops := append(append(append([]Hop{}, head...), subnetHop...), s.hops...)
-			hops = append(hops, Hop{ARN: res.ARN, Type: res.Type, Via: "public IP " + publicIP})
+			hops = append(hops, Hop{ARN: res.ARN, Type: res.Type, Via: addrText})
 			out = append(out, Exposure{Protocol: s.proto, FromPort: s.from, ToPort: s.to, Through: "direct", Source: s.src, Hops: hops})
 		}
 	}
