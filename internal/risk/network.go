@@ -205,8 +205,8 @@ func (b *Builder) addInstance(id NodeID, r *inventory.Resource) {
 		IamInstanceProfile          *struct{ Arn string }
 		SecurityGroups              []struct{ GroupId string }
 		NetworkInterfaces           []struct {
-			SubnetId    string
-			Groups      []struct{ GroupId string }
+			SubnetId      string
+			Groups        []struct{ GroupId string }
 			Association   *struct{ PublicIp *string }
 			Attachment    *struct{ DeviceIndex *int32 }
 			Ipv6Addresses []struct{ Ipv6Address string }
