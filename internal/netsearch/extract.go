@@ -40,7 +40,8 @@ type PrefixLists map[string][]string
 func plKey(region, id string) string { return region + "|" + id }
 
 // AddPrefixList records the entries of one AWS::EC2::PrefixList resource. A list whose entries
-// could not be read (Errors["Entries"]) is left out, so rules naming it stay unresolved.
+// could not be read (Errors["Entries"]) is recorded as unreadable, with the reason, so that rules
+// naming it are reported as unresolved and say why.
 func (p PrefixLists) AddPrefixList(r *inventory.Resource) error {
 	var c struct {
 		PrefixListId string
@@ -49,7 +50,7 @@ func (p PrefixLists) AddPrefixList(r *inventory.Resource) error {
 	if err := json.Unmarshal(r.Config, &c); err != nil {
 		return fmt.Errorf("%s: %w", r.ARN, err)
 	}
-	if c.PrefixListId == "" || c.Entries == nil {
+	if c.PrefixListId == "" {
 		return nil
 	}
 	key := plKey(r.Region, c.PrefixListId)
@@ -57,6 +58,17 @@ func (p PrefixLists) AddPrefixList(r *inventory.Resource) error {
 		// AWS-managed lists are seen by every account of the region, with the same entries.
 		return nil
 	}
+	if c.Entries == nil {
+		why := r.Errors["Entries"]
+		if why == "" {
+			why = "no entries recorded"
+		}
+		// Another account of the region may still read the entries of a shared or AWS-managed
+		// list: only the reason is kept, under its own key.
+		p[plErrKey(key)] = []string{why}
+		return nil
+	}
+	delete(p, plErrKey(key))
 	cidrs := make([]string, 0, len(c.Entries))
 	for _, e := range c.Entries {
 		if e.Cidr != nil {
@@ -65,6 +77,20 @@ func (p PrefixLists) AddPrefixList(r *inventory.Resource) error {
 	}
 	p[key] = cidrs
 	return nil
+}
+
+func plErrKey(key string) string { return key + "|unreadable" }
+
+// resolve returns the entries of a list, or why there are none to search.
+func (p PrefixLists) resolve(region, id string) (cidrs []string, why string, ok bool) {
+	key := plKey(region, id)
+	if cidrs, ok := p[key]; ok {
+		return cidrs, "", true
+	}
+	if e := p[plErrKey(key)]; len(e) > 0 {
+		return nil, "its entries could not be read: " + e[0], false
+	}
+	return nil, "it is not in the inventory (not collected, or shared from an account that was not scanned)", false
 }
 
 // Extractor turns inventory resources into rule rows.
@@ -95,11 +121,17 @@ func (x *Extractor) row(r *inventory.Resource, kind, cidr string) (*store.NetRul
 		x.Unresolved = append(x.Unresolved, fmt.Sprintf("%s: %v", r.ARN, err))
 		return nil, false
 	}
+	row := x.unranged(r, kind)
+	row.Family, row.PrefixLen, row.Start, row.End, row.CIDR = rg.Family(), rg.Bits(), rg.Start(), rg.End(), cidr
+	return row, true
+}
+
+// unranged is a rule of r without an address range (Family 0).
+func (x *Extractor) unranged(r *inventory.Resource, kind string) *store.NetRule {
 	return &store.NetRule{
-		Family: rg.Family(), PrefixLen: rg.Bits(), Start: rg.Start(), End: rg.End(),
 		AccountID: r.AccountID, Region: r.Region, ResourceARN: r.ARN, ResourceType: r.Type, ResourceName: r.Name,
-		Kind: kind, CIDR: cidr, FromPort: -1, ToPort: -1,
-	}, true
+		Kind: kind, FromPort: -1, ToPort: -1,
+	}
 }
 
 // sgPermission is types.IpPermission as the collector marshals it.
@@ -201,9 +233,17 @@ func (x *Extractor) securityGroup(r *inventory.Resource, put func(*store.NetRule
 				}
 			}
 			for _, pl := range p.PrefixListIds {
-				cidrs, ok := x.PrefixLists[plKey(r.Region, pl.PrefixListId)]
+				cidrs, why, ok := x.PrefixLists.resolve(r.Region, pl.PrefixListId)
 				if !ok {
-					x.Unresolved = append(x.Unresolved, fmt.Sprintf("%s: prefix list %s is not in the inventory", r.ARN, pl.PrefixListId))
+					x.Unresolved = append(x.Unresolved, fmt.Sprintf("%s: prefix list %s: %s", r.ARN, pl.PrefixListId, why))
+					// The rule may admit any address: stored without a range, every query shows it
+					// as unresolved rather than dropping it.
+					row := x.unranged(r, KindSecurityGroup)
+					fill(row, pl.PrefixListId, pl.Description)
+					row.PrefixListID, row.Note = pl.PrefixListId, why
+					if err := put(row); err != nil {
+						return err
+					}
 					continue
 				}
 				for _, cidr := range cidrs {

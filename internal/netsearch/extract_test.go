@@ -91,6 +91,7 @@ func TestExtractSecurityGroup(t *testing.T) {
 		"security-group ingress -1 -1--1 203.0.113.7/32 #sgr-all allow",
 		"security-group ingress -1 -1--1 203.0.112.0/23 pl-111# allow",
 		"security-group ingress -1 -1--1 192.0.2.0/24 pl-111# allow",
+		"security-group ingress -1 -1--1  pl-missing# allow", // no range: shown to every query as unresolved
 		"security-group ingress udp 53-53 10.0.0.5/8 # allow",
 		"security-group egress -1 -1--1 0.0.0.0/0 # allow",
 		"security-group egress -1 -1--1 ::/0 # allow",
@@ -160,8 +161,14 @@ func TestExtractBucketPolicy(t *testing.T) {
 // testDB stores the resources as one scan.
 func testDB(t *testing.T, rs ...*inventory.Resource) (*store.DB, int64) {
 	t.Helper()
+	return testDBAt(t, filepath.Join(t.TempDir(), "y.db"), rs...)
+}
+
+// testDBAt stores the resources as one scan of the database at path.
+func testDBAt(t *testing.T, path string, rs ...*inventory.Resource) (*store.DB, int64) {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "y.db"))
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,6 +245,7 @@ func TestFindIndexedEqualsLinear(t *testing.T) {
 	}{
 		{"ip", q(t, "203.0.113.7", ModeContains), []string{
 			"security-group egress egress all all 0.0.0.0/0 internet internet 0.0.0.0/0",
+			"security-group ingress ingress all all pl-missing unresolved unresolved prefix list pl-missing: it is not in the inventory (not collected, or shared from an account that was not scanned)",
 			"security-group ingress ingress all all 203.0.112.0/23 prefix-list prefix-list pl-111 entry 203.0.112.0/23",
 			"security-group ingress sgr-443 contains contains 203.0.113.0/24",
 			"security-group ingress sgr-all exact exact 203.0.113.7/32",
@@ -249,6 +257,7 @@ func TestFindIndexedEqualsLinear(t *testing.T) {
 		}},
 		{"ip tcp 22", tcp22, []string{
 			"security-group egress egress all all 0.0.0.0/0 internet internet 0.0.0.0/0",
+			"security-group ingress ingress all all pl-missing unresolved unresolved prefix list pl-missing: it is not in the inventory (not collected, or shared from an account that was not scanned)",
 			"security-group ingress ingress all all 203.0.112.0/23 prefix-list prefix-list pl-111 entry 203.0.112.0/23",
 			"security-group ingress sgr-all exact exact 203.0.113.7/32",
 			"network-acl egress rule 100 internet internet 0.0.0.0/0 => ALLOWED",
@@ -263,6 +272,7 @@ func TestFindIndexedEqualsLinear(t *testing.T) {
 		}},
 		{"ipv6", q(t, "2001:db8::7", ModeContains), []string{
 			"security-group egress egress all all ::/0 internet internet ::/0",
+			"security-group ingress ingress all all pl-missing unresolved unresolved prefix list pl-missing: it is not in the inventory (not collected, or shared from an account that was not scanned)",
 			"security-group ingress ingress tcp 443 2001:db8::/32 contains contains 2001:db8::/32",
 			"network-acl ingress rule 101 internet internet ::/0 => ALLOWED",
 			"s3-bucket-policy ingress statement 0 (OfficeRead) contains contains 2001:db8::/32 => ALLOWED",
@@ -271,6 +281,7 @@ func TestFindIndexedEqualsLinear(t *testing.T) {
 		}},
 		{"inside the VPN range", q(t, "10.9.9.9", ModeContains), []string{
 			"security-group egress egress all all 0.0.0.0/0 internet internet 0.0.0.0/0",
+			"security-group ingress ingress all all pl-missing unresolved unresolved prefix list pl-missing: it is not in the inventory (not collected, or shared from an account that was not scanned)",
 			"security-group ingress ingress udp 53 10.0.0.5/8 contains contains 10.0.0.0/8",
 			"network-acl egress rule 100 internet internet 0.0.0.0/0 => ALLOWED",
 			"network-acl ingress rule 80 internet internet 0.0.0.0/0 (tcp 443 only; see also) => ALLOWED also:110",
@@ -278,6 +289,7 @@ func TestFindIndexedEqualsLinear(t *testing.T) {
 			"s3-bucket-policy ingress statement 0 outside outside NotIpAddress [203.0.113.0/24]: the statement applies => DENIED",
 		}},
 		{"within /16", q(t, "203.0.0.0/16", ModeWithin), []string{
+			"security-group ingress ingress all all pl-missing unresolved unresolved prefix list pl-missing: it is not in the inventory (not collected, or shared from an account that was not scanned)",
 			"security-group ingress ingress all all 203.0.112.0/23 prefix-list prefix-list pl-111 entry 203.0.112.0/23",
 			"security-group ingress sgr-443 within within 203.0.0.0/16: 203.0.113.0/24",
 			"security-group ingress sgr-all within within 203.0.0.0/16: 203.0.113.7/32",
@@ -306,7 +318,56 @@ func TestFindIndexedEqualsLinear(t *testing.T) {
 		})
 	}
 	ix, err := db.NetRuleIndexOf(ctx, id)
-	if err != nil || !ix.Indexed || ix.Rules != 21 {
-		t.Errorf("index marker %+v %v, want 21 rules", ix, err)
+	if err != nil || !ix.Indexed || ix.Rules != 22 {
+		t.Errorf("index marker %+v %v, want 22 rules (21 ranges, 1 unresolved prefix list rule)", ix, err)
+	}
+}
+
+// A rule naming a prefix list whose entries could not be read is not dropped: `find` shows it to
+// every query as unresolved, with the reason, and the same list read by another account of the
+// region resolves it.
+func TestUnresolvedPrefixList(t *testing.T) {
+	ctx := context.Background()
+	unreadable := res(TypePrefixList, "arn:aws:ec2:us-east-1:111111111111:prefix-list/pl-111", "partners",
+		`{"PrefixListId":"pl-111","PrefixListName":"partners","AddressFamily":"IPv4","Entries":null}`)
+	unreadable.Errors = map[string]string{"Entries": "denied: AccessDenied"}
+	sg := res(TypeSecurityGroup, "arn:aws:ec2:us-east-1:111111111111:security-group/sg-9", "partners-ssh",
+		`{"GroupId":"sg-9","IpPermissions":[{"IpProtocol":"tcp","FromPort":22,"ToPort":22,"PrefixListIds":[{"PrefixListId":"pl-111"}]}]}`)
+	db, id := testDB(t, unreadable, sg)
+	ssh := q(t, "2001:db8::9", ModeContains)
+	ssh.Protocol, ssh.Port = "tcp", 22
+	https := q(t, "203.0.113.7", ModeContains)
+	https.Protocol, https.Port = "tcp", 443
+	for _, tc := range []struct {
+		name string
+		q    Query
+		want string
+	}{
+		{"ipv4", q(t, "203.0.113.7", ModeContains), "security-group ingress ingress tcp 22 pl-111 unresolved unresolved prefix list pl-111: its entries could not be read: denied: AccessDenied"},
+		{"ipv6 port 22", ssh, "security-group ingress ingress tcp 22 pl-111 unresolved unresolved prefix list pl-111: its entries could not be read: denied: AccessDenied"},
+		{"within", q(t, "10.0.0.0/8", ModeWithin), "security-group ingress ingress tcp 22 pl-111 unresolved unresolved prefix list pl-111: its entries could not be read: denied: AccessDenied"},
+		{"other port", https, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, err := Find(ctx, db, id, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(summary(ms), "\n"); got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+			for _, m := range ms {
+				if m.PrefixListID != "pl-111" || m.CIDR != "" || m.Matched != MatchUnresolved {
+					t.Errorf("unresolved match %+v", m)
+				}
+			}
+		})
+	}
+
+	// The same AWS-managed or shared list read by another account: the rule resolves.
+	readable := res(TypePrefixList, "arn:aws:ec2:us-east-1:222222222222:prefix-list/pl-111", "partners", plConfig)
+	rows, x := extractAll(t, unreadable, readable, sg)
+	if len(x.Unresolved) != 0 || len(rows) != 2 || rows[0].CIDR != "203.0.112.0/23" {
+		t.Errorf("rows %v, unresolved %v: want the two entries of the readable copy", rows, x.Unresolved)
 	}
 }

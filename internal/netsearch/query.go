@@ -28,6 +28,9 @@ const (
 	MatchOutside    = "outside"     // NotIpAddress: the query lies outside every listed CIDR
 	MatchExcepted   = "excepted"    // NotIpAddress: the query lies inside a listed CIDR
 	MatchPartial    = "partial"     // NotIpAddress: a listed CIDR covers part of the queried CIDR
+	// MatchUnresolved: a rule naming a prefix list whose entries are unknown (not collected,
+	// or unreadable); it may admit the address, so every query shows it.
+	MatchUnresolved = "unresolved"
 )
 
 // Verdicts.
@@ -190,6 +193,9 @@ func covers(a, b *store.NetRule) bool {
 }
 
 func (q Query) classify(r *store.NetRule) (matched, detail string) {
+	if r.Family == 0 {
+		return MatchUnresolved, "unresolved prefix list " + r.PrefixListID + ": " + r.Note
+	}
 	rg, err := ParseCIDR(r.CIDR)
 	if err != nil {
 		return MatchContains, r.CIDR
@@ -219,7 +225,11 @@ func (q Query) newMatch(r *store.NetRule) Match {
 	case KindSecurityGroup:
 		m.Rule = r.RuleID
 		if m.Rule == "" {
-			m.Rule = r.Direction + " " + m.Protocol + " " + m.Ports + " " + r.CIDR
+			target := r.CIDR
+			if target == "" {
+				target = r.PrefixListID // an unresolved prefix list rule
+			}
+			m.Rule = r.Direction + " " + m.Protocol + " " + m.Ports + " " + target
 		}
 	case KindNetworkACL:
 		m.Rule = "rule " + strconv.Itoa(r.RuleNumber)
@@ -476,16 +486,16 @@ func (s *IndexSource) Close() {
 
 // Candidates implements Source.
 func (s *IndexSource) Candidates(ctx context.Context, q Query, fn func(*store.NetRule) error) error {
+	if s.lookup == nil {
+		l, err := s.DB.PrepareNetRuleLookup(ctx, s.ScanID)
+		if err != nil {
+			return err
+		}
+		s.lookup = l
+	}
 	fam, bits := q.Range.Family(), q.Range.Bits()
 	lens := s.Index.Prefixes[fam]
 	if q.Mode == ModeContains || q.Mode == ModeOverlaps {
-		if s.lookup == nil {
-			l, err := s.DB.PrepareNetRuleLookup(ctx, s.ScanID)
-			if err != nil {
-				return err
-			}
-			s.lookup = l
-		}
 		addr := q.Range.Prefix.Addr()
 		for _, l := range lens {
 			if l > bits {
@@ -507,7 +517,8 @@ func (s *IndexSource) Candidates(ctx context.Context, q Query, fn func(*store.Ne
 			}
 		}
 	}
-	return nil
+	// Rules without a range may concern any address, in every mode.
+	return s.lookup.Unranged(ctx, fn)
 }
 
 // NotIPRules implements Source.
@@ -531,6 +542,9 @@ func (s *LinearSource) Candidates(ctx context.Context, q Query, fn func(*store.N
 	return s.DB.EachNetRule(ctx, s.ScanID, func(r *store.NetRule) error {
 		if r.Kind == KindBucketPolicy && r.Condition == CondNotIpAddress {
 			s.notIP = append(s.notIP, r)
+		}
+		if r.Family == 0 {
+			return fn(r) // no range: it may concern any address
 		}
 		if r.Family != fam {
 			return nil

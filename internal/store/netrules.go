@@ -1,18 +1,20 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 )
 
-// NetRule is one address range of one rule, as stored in the netrules table (see
-// schema/0100_netrules.sql). Start and End are 16-byte addresses, IPv4 as IPv4-mapped IPv6.
+// NetRule is one address range of one rule. Start and End are 16-byte addresses, IPv4 as
+// IPv4-mapped IPv6. A rule without a range (Family 0: a security group rule naming a prefix list
+// that could not be resolved) says why in Note.
 type NetRule struct {
 	Family       int
 	PrefixLen    int
@@ -36,70 +38,228 @@ type NetRule struct {
 	Condition    string
 	CIDR         string
 	PrefixListID string
+	Note         string
 }
 
-const netRuleCols = `family, prefix_len, net_start, net_end, account_id, region, resource_arn, resource_type,
- resource_name, kind, direction, protocol, from_port, to_port, rule_number, action, rule_id, description, sid,
- effect, condition, cidr, prefix_list_id`
+// Rules are stored grouped by lookup key in netrule_groups (schema/0101_netrule_groups.sql): one
+// blob per CIDR holding every rule of that CIDR, because a query returning thousands of rules
+// spent its time in the SQLite driver, ~20 µs per row of 25 columns, and decoding a blob in Go
+// costs well under a microsecond per rule.
+//
+// Record format: the family byte, then the prefix length, the ports and rule number as varints,
+// then each byte field (Start, End, the strings in netRuleFields order) as uvarint(len+1) and the
+// bytes, or uvarint(0) for "the same as the previous record of this blob": the rules of one
+// resource, account and region follow each other, so most of them repeat.
+const (
+	netGroupSpecial  = 0 // family of the groups every query reads
+	netGroupUnranged = 0 // prefix_len (in family 0) of the rules without an address range
+	netGroupNotIP    = 1 // prefix_len (in family 0) of the NotIpAddress rules
+	// condNotIP is the policy operator that applies to the addresses outside its range, which a
+	// range lookup cannot find: its rules are kept apart and read whole.
+	condNotIP = "NotIpAddress"
+)
 
-func scanNetRule(rows *sql.Rows) (*NetRule, error) {
-	var r NetRule
-	err := rows.Scan(&r.Family, &r.PrefixLen, &r.Start, &r.End, &r.AccountID, &r.Region, &r.ResourceARN, &r.ResourceType,
-		&r.ResourceName, &r.Kind, &r.Direction, &r.Protocol, &r.FromPort, &r.ToPort, &r.RuleNumber, &r.Action, &r.RuleID,
-		&r.Description, &r.Sid, &r.Effect, &r.Condition, &r.CIDR, &r.PrefixListID)
-	return &r, err
+// netGroupKey is the network start of the family-0 groups.
+var netGroupKey = []byte{0}
+
+func netRuleFields(r *NetRule) [17]*string {
+	return [...]*string{&r.AccountID, &r.Region, &r.ResourceARN, &r.ResourceType, &r.ResourceName, &r.Kind, &r.Direction,
+		&r.Protocol, &r.Action, &r.RuleID, &r.Description, &r.Sid, &r.Effect, &r.Condition, &r.CIDR, &r.PrefixListID, &r.Note}
 }
 
-// NetRuleWriter replaces the rules of one scan, committing in batches so that memory stays
-// bounded however many rules the organization has. Nothing is marked indexed until Close.
+// appendNetRule encodes r after dst; fields equal to prev's are back-references (prev may be nil).
+func appendNetRule(dst []byte, r, prev *NetRule) []byte {
+	dst = append(dst, byte(r.Family))
+	dst = binary.AppendUvarint(dst, uint64(r.PrefixLen))
+	dst = binary.AppendVarint(dst, int64(r.FromPort))
+	dst = binary.AppendVarint(dst, int64(r.ToPort))
+	dst = binary.AppendVarint(dst, int64(r.RuleNumber))
+	field := func(v []byte, same bool) {
+		if same {
+			dst = append(dst, 0)
+			return
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(v))+1)
+		dst = append(dst, v...)
+	}
+	field(r.Start, prev != nil && bytes.Equal(r.Start, prev.Start))
+	field(r.End, prev != nil && bytes.Equal(r.End, prev.End))
+	cur := netRuleFields(r)
+	var old [17]*string
+	if prev != nil {
+		old = netRuleFields(prev)
+	}
+	for i, s := range cur {
+		same := prev != nil && *s == *old[i]
+		if same {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(*s))+1)
+		dst = append(dst, *s...)
+	}
+	return dst
+}
+
+var errCorruptNetRule = fmt.Errorf("netrule_groups: corrupt record")
+
+// decodeNetRules calls fn for each record of a blob. b must not be modified afterwards: Start and
+// End point into it, and the strings are substrings of one copy of it (one allocation per blob).
+func decodeNetRules(b []byte, fn func(*NetRule) error) error {
+	s := string(b)
+	var prev *NetRule
+	off := 0
+	uv := func() (uint64, bool) {
+		v, n := binary.Uvarint(b[off:])
+		if n <= 0 {
+			return 0, false
+		}
+		off += n
+		return v, true
+	}
+	sv := func() (int, bool) {
+		v, n := binary.Varint(b[off:])
+		if n <= 0 {
+			return 0, false
+		}
+		off += n
+		return int(v), true
+	}
+	// span reads one field: its bounds in b, or same for a back-reference.
+	span := func() (lo, hi int, same, ok bool) {
+		n, ok := uv()
+		if !ok {
+			return 0, 0, false, false
+		}
+		if n == 0 {
+			return 0, 0, true, prev != nil
+		}
+		lo, hi = off, off+int(n-1)
+		if hi > len(b) || hi < lo {
+			return 0, 0, false, false
+		}
+		off = hi
+		return lo, hi, false, true
+	}
+	for off < len(b) {
+		r := &NetRule{Family: int(b[off])}
+		off++
+		pl, ok1 := uv()
+		from, ok2 := sv()
+		to, ok3 := sv()
+		num, ok4 := sv()
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return errCorruptNetRule
+		}
+		r.PrefixLen, r.FromPort, r.ToPort, r.RuleNumber = int(pl), from, to, num
+		for i, dst := range [2]*[]byte{&r.Start, &r.End} {
+			lo, hi, same, ok := span()
+			switch {
+			case !ok:
+				return errCorruptNetRule
+			case same && i == 0:
+				*dst = prev.Start
+			case same:
+				*dst = prev.End
+			case hi > lo:
+				*dst = b[lo:hi:hi]
+			}
+		}
+		cur := netRuleFields(r)
+		var old [17]*string
+		if prev != nil {
+			old = netRuleFields(prev)
+		}
+		for i, dst := range cur {
+			lo, hi, same, ok := span()
+			switch {
+			case !ok:
+				return errCorruptNetRule
+			case same:
+				*dst = *old[i]
+			default:
+				*dst = s[lo:hi]
+			}
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		prev = r
+	}
+	return nil
+}
+
+// netGroupOf returns the group a rule is stored in, and its order inside the group before
+// extraction order.
+func netGroupOf(r *NetRule) (family, prefixLen int, start, ord []byte) {
+	switch {
+	case r.Family == 0:
+		return netGroupSpecial, netGroupUnranged, netGroupKey, nil
+	case r.Condition == condNotIP:
+		// Read whole and judged per statement: keep each statement's CIDRs together.
+		return netGroupSpecial, netGroupNotIP, netGroupKey, []byte(r.ResourceARN + "\x00" + r.RuleID)
+	}
+	return r.Family, r.PrefixLen, r.Start, nil
+}
+
+// NetRuleWriter replaces the rules of one scan. Rules are appended to a staging table in
+// batches, and Close sorts them into their groups, so memory stays bounded however many rules
+// the organization has. Nothing is marked indexed until Close.
 type NetRuleWriter struct {
-	db       *DB
-	scanID   int64
-	tx       *sql.Tx
-	stmt     *sql.Stmt
-	pending  int
-	total    int64
-	prefixes map[int]map[int]bool
+	db      *DB
+	scanID  int64
+	tx      *sql.Tx
+	stmt    *sql.Stmt
+	pending int
+	total   int64
+	buf     []byte
 }
 
 // NewNetRuleWriter deletes whatever a previous, possibly interrupted, extraction left for the
 // scan and starts a writer.
 func (db *DB) NewNetRuleWriter(ctx context.Context, scanID int64) (*NetRuleWriter, error) {
-	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM netrule_scans WHERE scan_id = ?`, scanID); err != nil {
-		return nil, err
+	for _, q := range []string{`DELETE FROM netrule_scans WHERE scan_id = ?`, `DELETE FROM netrule_groups WHERE scan_id = ?`,
+		`DELETE FROM netrule_staging WHERE scan_id = ?`} {
+		if _, err := db.SQL.ExecContext(ctx, q, scanID); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM netrules WHERE scan_id = ?`, scanID); err != nil {
-		return nil, err
-	}
-	return &NetRuleWriter{db: db, scanID: scanID, prefixes: map[int]map[int]bool{4: {}, 6: {}}}, nil
+	return &NetRuleWriter{db: db, scanID: scanID}, nil
 }
 
 // netRuleBatch is larger than BatchSize: rows are small and the bulk load of a large
 // organization is dominated by commit count.
-const netRuleBatch = 5000
+const netRuleBatch = 20000
+
+func (w *NetRuleWriter) begin(ctx context.Context, query string) error {
+	tx, err := w.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		tx.Rollback()
+		return err
+	}
+	w.tx, w.stmt = tx, stmt
+	return nil
+}
 
 // Put queues one rule.
 func (w *NetRuleWriter) Put(ctx context.Context, r *NetRule) error {
 	if w.tx == nil {
-		tx, err := w.db.SQL.BeginTx(ctx, nil)
-		if err != nil {
+		if err := w.begin(ctx, `INSERT INTO netrule_staging (scan_id, family, prefix_len, net_start, ord, seq, data) VALUES (?,?,?,?,?,?,?)`); err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO netrules (scan_id, seq, `+netRuleCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
-		if err != nil {
-			tx.Rollback()
-			return err
-		}
-		w.tx, w.stmt = tx, stmt
 	}
-	if _, err := w.stmt.ExecContext(ctx, w.scanID, w.total, r.Family, r.PrefixLen, r.Start, r.End, r.AccountID, r.Region, r.ResourceARN,
-		r.ResourceType, r.ResourceName, r.Kind, r.Direction, r.Protocol, r.FromPort, r.ToPort, r.RuleNumber, r.Action, r.RuleID,
-		r.Description, r.Sid, r.Effect, r.Condition, r.CIDR, r.PrefixListID); err != nil {
+	fam, plen, start, ord := netGroupOf(r)
+	if ord == nil {
+		ord = []byte{}
+	}
+	w.buf = appendNetRule(w.buf[:0], r, nil)
+	if _, err := w.stmt.ExecContext(ctx, w.scanID, fam, plen, start, ord, w.total, w.buf); err != nil {
 		w.abort()
 		return err
-	}
-	if w.prefixes[r.Family] != nil {
-		w.prefixes[r.Family][r.PrefixLen] = true
 	}
 	w.pending++
 	w.total++
@@ -127,25 +287,110 @@ func (w *NetRuleWriter) flush() error {
 	return err
 }
 
-// Close commits what is queued and marks the scan indexed.
+// Close groups the staged rules by key and marks the scan indexed.
 func (w *NetRuleWriter) Close(ctx context.Context) error {
 	if err := w.flush(); err != nil {
 		return err
 	}
+	prefixes, err := w.group(ctx)
+	if err != nil {
+		w.abort()
+		return err
+	}
+	if _, err := w.db.SQL.ExecContext(ctx, `DELETE FROM netrule_staging WHERE scan_id = ?`, w.scanID); err != nil {
+		return err
+	}
 	p := map[string][]int{}
-	for fam, lens := range w.prefixes {
+	for _, fam := range []int{4, 6} {
 		l := []int{}
-		for n := range lens {
+		for n := range prefixes[fam] {
 			l = append(l, n)
 		}
 		sort.Ints(l)
 		p[strconv.Itoa(fam)] = l
 	}
 	b, _ := json.Marshal(p)
-	_, err := w.db.SQL.ExecContext(ctx, `INSERT INTO netrule_scans (scan_id, rules, prefixes, indexed_at) VALUES (?, ?, ?, ?)`,
+	_, err = w.db.SQL.ExecContext(ctx, `INSERT INTO netrule_scans (scan_id, rules, prefixes, indexed_at) VALUES (?, ?, ?, ?)`,
 		w.scanID, w.total, string(b), FormatTime(time.Now()))
 	return err
 }
+
+// group reads the staged rules in key order (SQLite sorts them, spilling to disk, so memory
+// stays bounded) and writes one row per key and part. It returns the prefix lengths present.
+func (w *NetRuleWriter) group(ctx context.Context) (map[int]map[int]bool, error) {
+	prefixes := map[int]map[int]bool{4: {}, 6: {}}
+	rows, err := w.db.SQL.QueryContext(ctx, `SELECT family, prefix_len, net_start, data FROM netrule_staging WHERE scan_id = ?
+ ORDER BY family, prefix_len, net_start, ord, seq`, w.scanID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		fam, plen, part, n = -1, -1, 0, 0
+		start, data        []byte
+		prev               *NetRule
+	)
+	put := func() error {
+		if n == 0 {
+			return nil
+		}
+		if w.tx == nil {
+			if err := w.begin(ctx, `INSERT INTO netrule_groups (scan_id, family, prefix_len, net_start, part, rules, data) VALUES (?,?,?,?,?,?,?)`); err != nil {
+				return err
+			}
+		}
+		if _, err := w.stmt.ExecContext(ctx, w.scanID, fam, plen, start, part, n, data); err != nil {
+			return err
+		}
+		if prefixes[fam] != nil {
+			prefixes[fam][plen] = true
+		}
+		part, n, data, prev = part+1, 0, data[:0], nil
+		w.pending++
+		if w.pending >= netRuleBatch {
+			return w.flush()
+		}
+		return nil
+	}
+	for rows.Next() {
+		var f, l int
+		var s, rec []byte
+		if err := rows.Scan(&f, &l, &s, &rec); err != nil {
+			return nil, err
+		}
+		if f != fam || l != plen || !bytes.Equal(s, start) {
+			if err := put(); err != nil {
+				return nil, err
+			}
+			fam, plen, start, part = f, l, s, 0
+		} else if n >= netGroupPart {
+			if err := put(); err != nil {
+				return nil, err
+			}
+		}
+		// Re-encode against the previous record of the group: back-references shrink the blob.
+		err := decodeNetRules(rec, func(r *NetRule) error {
+			data = appendNetRule(data, r, prev)
+			prev = r
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := put(); err != nil {
+		return nil, err
+	}
+	return prefixes, w.flush()
+}
+
+// netGroupPart is the most records one group row holds, which bounds the writer's memory and a
+// row's size; a variable so that tests can make groups span parts.
+var netGroupPart = 1000
 
 // NetRuleIndex says whether a scan's rules were extracted and which prefix lengths exist per
 // family (4, 6).
@@ -188,7 +433,7 @@ type NetRuleLookup struct {
 
 // PrepareNetRuleLookup prepares the point lookup for a scan. Close it after use.
 func (db *DB) PrepareNetRuleLookup(ctx context.Context, scanID int64) (*NetRuleLookup, error) {
-	stmt, err := db.SQL.PrepareContext(ctx, `SELECT `+netRuleCols+` FROM netrules WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start = ?`)
+	stmt, err := db.SQL.PrepareContext(ctx, `SELECT data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start = ? ORDER BY part`)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +444,7 @@ func (db *DB) PrepareNetRuleLookup(ctx context.Context, scanID int64) (*NetRuleL
 func (l *NetRuleLookup) Close() error { return l.stmt.Close() }
 
 // At streams the rules whose range starts exactly at start with the given prefix length.
+// NotIpAddress rules are not among them (see NetRulesByCondition).
 func (l *NetRuleLookup) At(ctx context.Context, family, prefixLen int, start []byte, fn func(*NetRule) error) error {
 	rows, err := l.stmt.QueryContext(ctx, l.scanID, family, prefixLen, start)
 	if err != nil {
@@ -207,11 +453,17 @@ func (l *NetRuleLookup) At(ctx context.Context, family, prefixLen int, start []b
 	return eachNetRule(rows, fn)
 }
 
+// Unranged streams the rules without an address range (Family 0), which every query must show
+// since they may concern any address.
+func (l *NetRuleLookup) Unranged(ctx context.Context, fn func(*NetRule) error) error {
+	return l.At(ctx, netGroupSpecial, netGroupUnranged, netGroupKey, fn)
+}
+
 // NetRulesStartingIn streams the rules of one prefix length whose network start lies in
 // [lo, hi]: one index range scan.
 func (db *DB) NetRulesStartingIn(ctx context.Context, scanID int64, family, prefixLen int, lo, hi []byte, fn func(*NetRule) error) error {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT `+netRuleCols+` FROM netrules WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start BETWEEN ? AND ?`,
-		scanID, family, prefixLen, lo, hi)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start BETWEEN ? AND ?
+ ORDER BY net_start, part`, scanID, family, prefixLen, lo, hi)
 	if err != nil {
 		return err
 	}
@@ -219,45 +471,78 @@ func (db *DB) NetRulesStartingIn(ctx context.Context, scanID int64, family, pref
 }
 
 // NetRulesByCondition streams the policy rules of a scan written with a condition operator
-// (e.g. every NotIpAddress statement, which applies to the addresses it does not contain).
+// (e.g. every NotIpAddress statement, which applies to the addresses it does not contain),
+// ordered by resource and rule id. NotIpAddress rules are one read; other operators read every
+// rule of the scan.
 func (db *DB) NetRulesByCondition(ctx context.Context, scanID int64, kind string, conditions []string, fn func(*NetRule) error) error {
-	if len(conditions) == 0 {
-		return nil
-	}
-	args := []any{scanID, kind}
+	want := map[string]bool{}
 	for _, c := range conditions {
-		args = append(args, c)
+		want[c] = true
 	}
-	rows, err := db.SQL.QueryContext(ctx, `SELECT `+netRuleCols+` FROM netrules INDEXED BY netrules_kind WHERE scan_id = ? AND kind = ? AND condition IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(conditions)), ",")+`) ORDER BY resource_arn, rule_id`, args...)
+	keep := func(r *NetRule) bool { return r.Kind == kind && want[r.Condition] }
+	if len(want) == 0 || len(want) == 1 && want[condNotIP] {
+		return db.eachNotIPRule(ctx, scanID, func(r *NetRule) error {
+			if keep(r) {
+				return fn(r)
+			}
+			return nil
+		})
+	}
+	var out []*NetRule
+	err := db.EachNetRule(ctx, scanID, func(r *NetRule) error {
+		if keep(r) {
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.ResourceARN != b.ResourceARN {
+			return a.ResourceARN < b.ResourceARN
+		}
+		return a.RuleID < b.RuleID
+	})
+	for _, r := range out {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) eachNotIPRule(ctx context.Context, scanID int64, fn func(*NetRule) error) error {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start = ? ORDER BY part`,
+		scanID, netGroupSpecial, netGroupNotIP, netGroupKey)
 	if err != nil {
 		return err
 	}
 	return eachNetRule(rows, fn)
 }
 
-// NetRuleConditions lists the distinct condition operators present for a kind in a scan.
+// NetRuleConditions lists the distinct condition operators present for a kind in a scan. It
+// reads every rule.
 func (db *DB) NetRuleConditions(ctx context.Context, scanID int64, kind string) ([]string, error) {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT DISTINCT condition FROM netrules WHERE scan_id = ? AND kind = ?`, scanID, kind)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
+	seen := map[string]bool{}
 	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
+	err := db.EachNetRule(ctx, scanID, func(r *NetRule) error {
+		if r.Kind == kind && !seen[r.Condition] {
+			seen[r.Condition] = true
+			out = append(out, r.Condition)
 		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
 }
 
-// EachNetRule streams every rule of a scan in storage order (the linear baseline of the
-// benchmark, and exports).
+// EachNetRule streams every rule of a scan in key order (the linear baseline of the benchmark,
+// and exports): first the rules without a range and the NotIpAddress rules, then by family,
+// prefix length and network start.
 func (db *DB) EachNetRule(ctx context.Context, scanID int64, fn func(*NetRule) error) error {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT `+netRuleCols+` FROM netrules WHERE scan_id = ?`, scanID)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT data FROM netrule_groups WHERE scan_id = ? ORDER BY family, prefix_len, net_start, part`, scanID)
 	if err != nil {
 		return err
 	}
@@ -267,11 +552,11 @@ func (db *DB) EachNetRule(ctx context.Context, scanID int64, fn func(*NetRule) e
 func eachNetRule(rows *sql.Rows, fn func(*NetRule) error) error {
 	defer rows.Close()
 	for rows.Next() {
-		r, err := scanNetRule(rows)
-		if err != nil {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
 			return err
 		}
-		if err := fn(r); err != nil {
+		if err := decodeNetRules(data, fn); err != nil {
 			return err
 		}
 	}

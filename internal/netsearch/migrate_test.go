@@ -1,0 +1,76 @@
+package netsearch
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/yagura-dev/yagura/internal/store"
+)
+
+// A database made before the grouped rule table (schema up to 0100_netrules.sql, the scan's
+// rules in the old per-rule table) is migrated when opened, and `find` answers from a fresh
+// extraction of the scan's inventory, not from the old rows.
+func TestFindOnDatabaseOfOldSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "y.db")
+	db, id := testDBAt(t, path, allResources()...)
+	db.Close()
+
+	// Take the database back to the old schema: the tables of 0100_netrules.sql as that file
+	// creates them, 0101 not applied, and a marker saying the scan is indexed.
+	old, err := os.ReadFile("../store/schema/0100_netrules.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{`DROP TABLE netrule_groups`, `DROP TABLE netrule_staging`, `DROP TABLE netrule_scans`, string(old),
+		`DELETE FROM schema_migrations WHERE name = 'schema/0101_netrule_groups.sql'`,
+		// An old row the new code cannot read, for an address the inventory does not have.
+		`INSERT INTO netrules (scan_id, family, prefix_len, net_start, seq, net_end, account_id, region, resource_arn, resource_type, kind, cidr)
+		 VALUES (1, 4, 32, X'00000000000000000000ffff0a636363', 0, X'00000000000000000000ffff0a636363', '111111111111', 'us-east-1', 'arn:stale', 'AWS::EC2::SecurityGroup', 'security-group', '10.99.99.99/32')`,
+		`INSERT INTO netrule_scans (scan_id, rules, prefixes, indexed_at) VALUES (1, 1, '{"4":[32]}', '2026-01-01T00:00:00.000Z')`,
+	} {
+		if _, err := raw.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", strings.SplitN(stmt, "\n", 2)[0], err)
+		}
+	}
+	raw.Close()
+
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	defer db.Close()
+	if ix, err := db.NetRuleIndexOf(ctx, id); err != nil || ix.Indexed {
+		t.Fatalf("after the migration the scan must wait for re-extraction: %+v %v", ix, err)
+	}
+	ms, err := Find(ctx, db, id, q(t, "203.0.113.7", ModeContains))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(summary(ms), "\n")
+	for _, want := range []string{"sgr-all exact exact 203.0.113.7/32", "network-acl ingress rule 90 exact", "unresolved prefix list pl-missing"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("find after migration lacks %q:\n%s", want, got)
+		}
+	}
+	stale, err := Find(ctx, db, id, q(t, "10.99.99.99", ModeContains))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range stale {
+		if m.ResourceARN == "arn:stale" {
+			t.Errorf("a row of the old table was answered: %+v", m)
+		}
+	}
+	if ix, err := db.NetRuleIndexOf(ctx, id); err != nil || !ix.Indexed || ix.Rules != 22 {
+		t.Errorf("re-extracted index %+v %v, want 22 rules", ix, err)
+	}
+}
