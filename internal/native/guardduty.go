@@ -53,7 +53,32 @@ func FromGuardDuty(f *gdtypes.Finding) *finding.Finding {
 		}
 	}
 	out.Evidence = evidence(ev)
+	switch {
+	case out.ResourceType == "AWS::IAM::User" || out.ResourceType == "AWS::IAM::Role":
+		// The inventory's ARN has the path, which GuardDuty does not give; the collector
+		// resolves the name with IAM (see GuardDutyIAMName).
+		MarkUnmatched(out, out.ResourceARN, "GuardDuty names the IAM principal "+lastSegment(out.ResourceARN)+" without its path")
+	case out.ResourceARN == "":
+		MarkUnmatched(out, "", "GuardDuty gives no identifier of this "+firstNonEmpty(out.ResourceType, "resource")+" that yagura inventories")
+	}
 	return out
+}
+
+// GuardDutyIAMName returns the kind ("user" or "role") and name of the IAM principal of a
+// finding FromGuardDuty could not give its inventory ARN, or "" when it is not one.
+func GuardDutyIAMName(f *finding.Finding) (kind, name string) {
+	if Unmatched(f) == "" {
+		return "", ""
+	}
+	switch f.ResourceType {
+	case "AWS::IAM::User":
+		kind = "user"
+	case "AWS::IAM::Role":
+		kind = "role"
+	default:
+		return "", ""
+	}
+	return kind, lastSegment(f.ResourceARN)
 }
 
 // guardDutyResource maps GuardDuty's resource onto the inventory's ARN and type. GuardDuty
@@ -70,6 +95,15 @@ func guardDutyResource(r *gdtypes.Resource, part, region, account string) (arn, 
 		return aws.ToString(r.RdsDbInstanceDetails.DbInstanceArn), "AWS::RDS::DBInstance"
 	case len(r.S3BucketDetails) > 0 && aws.ToString(r.S3BucketDetails[0].Arn) != "":
 		return aws.ToString(r.S3BucketDetails[0].Arn), "AWS::S3::Bucket"
+	case r.EbsSnapshotDetails != nil && aws.ToString(r.EbsSnapshotDetails.SnapshotArn) != "":
+		return InventoryARN(aws.ToString(r.EbsSnapshotDetails.SnapshotArn)), "AWS::EC2::Snapshot"
+	case r.Ec2ImageDetails != nil && aws.ToString(r.Ec2ImageDetails.ImageArn) != "":
+		return InventoryARN(aws.ToString(r.Ec2ImageDetails.ImageArn)), "AWS::EC2::Image"
+	case r.RdsLimitlessDbDetails != nil && aws.ToString(r.RdsLimitlessDbDetails.DbClusterIdentifier) != "":
+		// The shard group belongs to a DB cluster, which the inventory holds.
+		return "arn:" + part + ":rds:" + region + ":" + account + ":cluster:" + aws.ToString(r.RdsLimitlessDbDetails.DbClusterIdentifier), "AWS::RDS::DBCluster"
+	case r.EcsClusterDetails != nil && aws.ToString(r.EcsClusterDetails.Arn) != "":
+		return aws.ToString(r.EcsClusterDetails.Arn), "AWS::ECS::Cluster"
 	case r.AccessKeyDetails != nil:
 		k := r.AccessKeyDetails
 		name := aws.ToString(k.UserName)

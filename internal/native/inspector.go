@@ -106,6 +106,11 @@ func FromInspector(f *i2types.Finding) *finding.Finding {
 		}
 	}
 	out.Evidence = evidence(ev)
+	if !strings.HasPrefix(out.ResourceARN, "arn:") {
+		// Code repositories (CODE_REPOSITORY, scanned from GitHub or GitLab) and anything new
+		// Inspector scans have no resource in yagura's inventory.
+		MarkUnmatched(out, out.ResourceARN, "Inspector names this "+firstNonEmpty(out.ResourceType, "resource")+" "+out.ResourceARN+", which is not an inventory ARN")
+	}
 	return out
 }
 

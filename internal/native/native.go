@@ -120,8 +120,8 @@ func ResourceTypeFromASFF(t string) string {
 
 // InventoryARN rewrites the ARNs the security services give into the form the inventory uses,
 // so that findings join their resources: ECR image ARNs become their repository's ARN (yagura
-// inventories repositories, not images) and qualified Lambda ARNs (…:function:name:$LATEST)
-// lose the qualifier.
+// inventories repositories, not images), qualified Lambda ARNs (…:function:name:$LATEST)
+// lose the qualifier, and EC2 snapshot and AMI ARNs lose the account.
 func InventoryARN(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" {
@@ -133,6 +133,12 @@ func InventoryARN(arn string) string {
 		// colon inside parts[5]).
 		if i := strings.Index(parts[5], "/sha256:"); i > 0 {
 			return strings.Join(parts[:5], ":") + ":" + parts[5][:i]
+		}
+	case "ec2":
+		// Snapshots and AMIs are shared across accounts by id; their inventory ARNs (as IAM's
+		// service authorization reference writes them) carry no account.
+		if strings.HasPrefix(parts[5], "snapshot/") || strings.HasPrefix(parts[5], "image/") {
+			return strings.Join(parts[:4], ":") + "::" + parts[5]
 		}
 	case "lambda":
 		// parts[5] is "function:NAME" or "function:NAME:QUALIFIER".

@@ -346,9 +346,9 @@ func TestFromTrustedAdvisor(t *testing.T) {
 		Description: "Checks security groups for rules that allow unrestricted access (0.0.0.0/0) to specific ports.<br><br><b>Alert Criteria</b>",
 		Metadata:    []string{"Region", "Security Group Name", "Security Group ID", "Protocol", "Status", "Ports"}}
 	r := &native.TAFlaggedResource{Status: "error", Region: "us-east-1", ResourceID: "1x2y3z", Metadata: []string{"us-east-1", "web", "sg-0123", "tcp", "Red", "22"}}
-	f := native.FromTrustedAdvisor(acct, c, r)
+	f := native.FromTrustedAdvisor("aws", acct, c, r)
 	check(t, f, want{source: "trustedadvisor", sourceID: acct + "/HCP4007jGY/1x2y3z", checkID: "HCP4007jGY", status: finding.Fail, severity: finding.High,
-		account: acct, region: "us-east-1"})
+		account: acct, region: "us-east-1", arn: "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0123", rtype: "AWS::EC2::SecurityGroup"})
 	if md, _ := evidenceOf(t, f)["metadata"].(map[string]any); md["Security Group ID"] != "sg-0123" {
 		t.Errorf("metadata columns %v", md)
 	}
@@ -356,7 +356,7 @@ func TestFromTrustedAdvisor(t *testing.T) {
 		t.Errorf("detail %q", f.Detail)
 	}
 	r.Status, r.IsSuppressed = "warning", true
-	if f := native.FromTrustedAdvisor(acct, c, r); f.Severity != finding.Medium || !f.Muted {
+	if f := native.FromTrustedAdvisor("aws", acct, c, r); f.Severity != finding.Medium || !f.Muted {
 		t.Errorf("warning: %s muted=%v", f.Severity, f.Muted)
 	}
 }

@@ -67,7 +67,7 @@ func collectChecks(ctx context.Context, t *collect.Target, sink collect.Sink) er
 			continue
 		}
 		for j := range res.Result.FlaggedResources {
-			if err := sink.PutFinding(native.FromTrustedAdvisor(t.AccountID, check, &res.Result.FlaggedResources[j])); err != nil {
+			if err := sink.PutFinding(native.FromTrustedAdvisor(t.Partition, t.AccountID, check, &res.Result.FlaggedResources[j])); err != nil {
 				return err
 			}
 		}

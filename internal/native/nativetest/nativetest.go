@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ type Request struct {
 	Query                string
 	Header               http.Header
 	Body                 map[string]any
+	Form                 url.Values // the body of query-protocol APIs (IAM, STS): Action=GetUser&UserName=…
 }
 
 // Server is an httptest server that records the calls it answered.
@@ -55,6 +57,9 @@ func Serve(t *testing.T, region string, h func(w http.ResponseWriter, r Request)
 		if len(b) > 0 {
 			_ = json.Unmarshal(b, &req.Body)
 		}
+		if strings.HasPrefix(hr.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			req.Form, _ = url.ParseQuery(string(b))
+		}
 		s.mu.Lock()
 		s.calls = append(s.calls, req)
 		s.mu.Unlock()
@@ -82,4 +87,18 @@ func Error(w http.ResponseWriter, status int, code, message string) {
 	w.WriteHeader(status)
 	b, _ := json.Marshal(map[string]string{"__type": code, "message": message})
 	_, _ = w.Write(b)
+}
+
+// XML writes a 200 answer of a query-protocol API (IAM, STS).
+func XML(w http.ResponseWriter, body string) {
+	w.Header().Set("Content-Type", "text/xml")
+	_, _ = io.WriteString(w, body)
+}
+
+// XMLError writes an error the way query-protocol APIs do.
+func XMLError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, `<ErrorResponse><Error><Type>Sender</Type><Code>`+code+`</Code><Message>`+message+
+		`</Message></Error><RequestId>4f3c0d2e-0000-0000-0000-000000000000</RequestId></ErrorResponse>`)
 }

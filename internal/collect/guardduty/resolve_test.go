@@ -1,0 +1,90 @@
+package guardduty_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/yagura-dev/yagura/internal/collect/collecttest"
+	"github.com/yagura-dev/yagura/internal/native"
+	"github.com/yagura-dev/yagura/internal/native/nativetest"
+)
+
+// GuardDuty names IAM principals by name; the inventory's ARNs carry the path. The collector
+// asks IAM once per distinct name; a principal IAM no longer knows keeps the path-less ARN,
+// marked unmatched.
+func TestGuardDutyIAMPrincipalsGetTheirInventoryARN(t *testing.T) {
+	tmpl := gdSample(t)
+	principals := []map[string]any{
+		{"userName": "alice", "userType": "IAMUser", "accessKeyId": "AKIAEXAMPLE", "principalId": "AIDAEXAMPLE"},
+		{"userName": "deployer", "userType": "AssumedRole", "accessKeyId": "ASIAEXAMPLE", "principalId": "AROAEXAMPLE:ci"},
+		{"userName": "alice", "userType": "IAMUser", "accessKeyId": "AKIAEXAMPLE2", "principalId": "AIDAEXAMPLE"},
+		{"userName": "ghost", "userType": "IAMUser", "accessKeyId": "AKIAGHOST", "principalId": "AIDAGHOST"},
+	}
+	iamCalls := map[string]int{}
+	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
+		switch {
+		case r.Form.Get("Action") == "GetUser":
+			name := r.Form.Get("UserName")
+			iamCalls["user/"+name]++
+			if name != "alice" {
+				nativetest.XMLError(w, http.StatusNotFound, "NoSuchEntity", "The user with name "+name+" cannot be found.")
+				return
+			}
+			nativetest.XML(w, `<GetUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetUserResult><User><Path>/staff/</Path>
+				<UserName>alice</UserName><UserId>AIDAEXAMPLE</UserId><Arn>arn:aws:iam::111122223333:user/staff/alice</Arn>
+				<CreateDate>2026-01-01T00:00:00Z</CreateDate></User></GetUserResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetUserResponse>`)
+		case r.Form.Get("Action") == "GetRole":
+			iamCalls["role/"+r.Form.Get("RoleName")]++
+			nativetest.XML(w, `<GetRoleResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetRoleResult><Role><Path>/ci/</Path>
+				<RoleName>deployer</RoleName><RoleId>AROAEXAMPLE</RoleId><Arn>arn:aws:iam::111122223333:role/ci/deployer</Arn>
+				<CreateDate>2026-01-01T00:00:00Z</CreateDate><AssumeRolePolicyDocument>%7B%7D</AssumeRolePolicyDocument></Role></GetRoleResult>
+				<ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></GetRoleResponse>`)
+		case r.Method == "GET" && r.Path == "/detector":
+			nativetest.JSON(w, `{"detectorIds":["det1"]}`)
+		case r.Method == "POST" && r.Path == "/detector/det1/findings":
+			nativetest.JSON(w, `{"findingIds":["k0","k1","k2","k3"]}`)
+		case r.Method == "POST" && r.Path == "/detector/det1/findings/get":
+			var fs []map[string]any
+			for i, p := range principals {
+				f := map[string]any{}
+				for k, v := range tmpl {
+					f[k] = v
+				}
+				f["id"] = "k" + string(rune('0'+i))
+				f["arn"] = "arn:aws:guardduty:us-east-1:" + gdAccount + ":detector/det1/finding/k" + string(rune('0'+i))
+				f["type"] = "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"
+				f["resource"] = map[string]any{"resourceType": "AccessKey", "accessKeyDetails": p}
+				fs = append(fs, f)
+			}
+			b, _ := json.Marshal(map[string]any{"findings": fs})
+			nativetest.JSON(w, string(b))
+		default:
+			nativetest.Error(w, http.StatusNotFound, "NotFoundException", r.Method+" "+r.Path)
+		}
+	})
+	sink, err := collecttest.Run(t, "guardduty.findings", cfg, gdAccount, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Findings) != 4 {
+		t.Fatalf("%d findings", len(sink.Findings))
+	}
+	want := []string{"arn:aws:iam::111122223333:user/staff/alice", "arn:aws:iam::111122223333:role/ci/deployer",
+		"arn:aws:iam::111122223333:user/staff/alice", "arn:aws:iam::111122223333:user/ghost"}
+	for i, f := range sink.Findings {
+		if f.ResourceARN != want[i] {
+			t.Errorf("finding %d: resource %s, want %s", i, f.ResourceARN, want[i])
+		}
+		if unmatched := native.Unmatched(f); (i == 3) != (unmatched != "") {
+			t.Errorf("finding %d: unmatched %q", i, unmatched)
+		}
+	}
+	if r := native.Unmatched(sink.Findings[3]); !strings.Contains(r, "NoSuchEntity") {
+		t.Errorf("reason %q does not say why IAM could not resolve it", r)
+	}
+	if iamCalls["user/alice"] != 1 || iamCalls["role/deployer"] != 1 || iamCalls["user/ghost"] != 1 {
+		t.Errorf("IAM calls %v, want one per distinct name", iamCalls)
+	}
+}
