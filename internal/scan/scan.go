@@ -155,6 +155,13 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 	disp := newDispatcher(o.Concurrency, o.Concurrency)
 	run := &runState{s: s, o: o, dbctx: dbctx, scanID: scanID, writer: writer, findings: findings, limiter: limiter,
 		caller: organization.Caller, log: log, res: res, remaining: map[string]int{}}
+	// Longest tasks first (by the calls each made in the previous scan): a long, rate-bound task
+	// started last would keep the scan running alone after everything else is done.
+	if prev, err := s.DB.PreviousTaskCalls(ctx); err != nil {
+		log.Warn("previous scan's task sizes unreadable; tasks keep their default order", "error", err)
+	} else {
+		run.prevCalls = prev
+	}
 	var wg sync.WaitGroup
 	for i := 0; i < o.Concurrency; i++ {
 		wg.Add(1)
@@ -269,6 +276,7 @@ type runState struct {
 	caller      org.Caller
 	log         *slog.Logger
 	orgAccounts []string
+	prevCalls   map[string]int64 // account|region|collector -> calls in the previous scan
 
 	mu        sync.Mutex
 	res       *Result
@@ -340,6 +348,10 @@ func (r *runState) prepareAccount(ctx context.Context, a org.Account, cols []*co
 		for _, reg := range optedOut {
 			r.record(task{account: a.ID, region: reg, covRegion: reg, col: c}, store.CoverageSkipped, "region not enabled in this account (opt-in region)", nil, 0, 0)
 		}
+	}
+	longestFirst(tasks, r.prevCalls)
+	for _, reg := range regions {
+		longestFirst(byRegion[reg], r.prevCalls)
 	}
 	tasks = append(tasks, interleave(byRegion, regions)...)
 

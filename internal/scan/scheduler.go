@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/yagura-dev/yagura/internal/collect"
@@ -149,4 +150,22 @@ func interleave(byRegion map[string][]task, regions []string) []task {
 			return out
 		}
 	}
+}
+
+// longestFirst orders tasks by the calls they made in the previous scan, most first; tasks
+// without a record (a first scan, a new account) keep their order after those with one.
+func longestFirst(tasks []task, prevCalls map[string]int64) {
+	if len(prevCalls) == 0 {
+		return
+	}
+	slices.SortStableFunc(tasks, func(a, b task) int {
+		ca, cb := prevCalls[a.account+"|"+a.covRegion+"|"+a.col.Name], prevCalls[b.account+"|"+b.covRegion+"|"+b.col.Name]
+		switch {
+		case ca > cb:
+			return -1
+		case ca < cb:
+			return 1
+		}
+		return 0
+	})
 }

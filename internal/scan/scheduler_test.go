@@ -1,6 +1,11 @@
 package scan
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/yagura-dev/yagura/internal/collect"
+)
 
 func tasksFor(account string, n int) []task {
 	out := make([]task, n)
@@ -50,5 +55,25 @@ func TestDispatcherHardCap(t *testing.T) {
 	d.done("a")
 	if _, ok := d.pick(); !ok {
 		t.Fatal("no task after a slot was freed")
+	}
+}
+
+// The previous scan's biggest tasks go first; unknown ones keep their order after them.
+func TestLongestFirst(t *testing.T) {
+	col := func(name string) *collect.Collector { return &collect.Collector{Name: name} }
+	tasks := []task{
+		{account: "a", covRegion: "r", col: col("small")},
+		{account: "a", covRegion: "r", col: col("new1")},
+		{account: "a", covRegion: "r", col: col("big")},
+		{account: "a", covRegion: "r", col: col("new2")},
+		{account: "a", covRegion: "r", col: col("mid")},
+	}
+	longestFirst(tasks, map[string]int64{"a|r|small": 2, "a|r|big": 40, "a|r|mid": 9})
+	var got []string
+	for _, t := range tasks {
+		got = append(got, t.col.Name)
+	}
+	if want := "big mid small new1 new2"; strings.Join(got, " ") != want {
+		t.Fatalf("order %v, want %s", got, want)
 	}
 }

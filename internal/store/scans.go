@@ -236,6 +236,27 @@ func (db *DB) CoverageOf(ctx context.Context, scanID int64) ([]Coverage, error) 
 	return out, rows.Err()
 }
 
+// PreviousTaskCalls gives, for the latest finished scan, the API calls each task that succeeded
+// made, keyed "account|region|collector": the scheduler starts the longest tasks first.
+func (db *DB) PreviousTaskCalls(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT account_id, region, collector, calls FROM coverage
+		WHERE status = ? AND scan_id = (SELECT max(id) FROM scans WHERE status IN (?, ?))`, CoverageOK, ScanComplete, ScanPartial)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var acct, region, col string
+		var calls int64
+		if err := rows.Scan(&acct, &region, &col, &calls); err != nil {
+			return nil, err
+		}
+		out[acct+"|"+region+"|"+col] = calls
+	}
+	return out, rows.Err()
+}
+
 func nonNilMap(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}

@@ -1,0 +1,31 @@
+package store
+
+import (
+	"context"
+	"testing"
+)
+
+// The task sizes come from the latest finished scan, successful tasks only; a scan still running
+// (the current one) does not count.
+func TestPreviousTaskCalls(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	old := newScan(t, db, Coverage{AccountID: "1", Region: "r", Collector: "c", Service: "s", Status: CoverageOK, Calls: 99})
+	if err := db.FinishScan(ctx, old, ScanComplete, ""); err != nil {
+		t.Fatal(err)
+	}
+	last := newScan(t, db,
+		Coverage{AccountID: "1", Region: "r", Collector: "c", Service: "s", Status: CoverageOK, Calls: 7},
+		Coverage{AccountID: "1", Region: "r", Collector: "d", Service: "s", Status: CoverageError, Calls: 50})
+	if err := db.FinishScan(ctx, last, ScanPartial, "cancelled"); err != nil {
+		t.Fatal(err)
+	}
+	newScan(t, db, Coverage{AccountID: "1", Region: "r", Collector: "c", Service: "s", Status: CoverageOK, Calls: 1000})
+	got, err := db.PreviousTaskCalls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got["1|r|c"] != 7 {
+		t.Fatalf("previous task calls %v, want only 1|r|c = 7", got)
+	}
+}
