@@ -32,6 +32,7 @@ func TestDashboardInChromium(t *testing.T) {
 	token := randomToken(t)
 	base := serve(t, db, token)
 	bctx := browser(t, ctx)
+	cons := watchConsole(bctx)
 	shots := screenshotDir(t)
 	prod := org.Accounts["prod"]
 	d := &driver{t: t, ctx: bctx, base: base, shots: shots}
@@ -229,6 +230,21 @@ func TestDashboardInChromium(t *testing.T) {
 		if !t.Run(s.name, s.fn) {
 			break // later steps start from the state the failed one should have left
 		}
+	}
+	// The wrong token (401) and the forged CSRF token (403) are the only errors the pages may show.
+	for _, e := range cons.errors("401", "403") {
+		t.Errorf("browser console: %s", e)
+	}
+	// The watch above would miss a violation of the Content Security Policy if the console did
+	// not report one: an image from a data: URL (img-src 'self') must show there.
+	eval[any](d, `() => { const i = document.createElement("img"); i.src = "data:image/gif;base64,R0lGODlhAQABAAAAACw="; document.body.append(i); return null }`, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.ContainsFunc(cons.errors(), func(e string) bool { return strings.Contains(e, "Content Security Policy") }) {
+		if time.Now().After(deadline) {
+			t.Errorf("a blocked image did not reach the browser console: %q", cons.errors())
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("whole test: %s", time.Since(began).Round(time.Millisecond))
 }

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,4 +214,47 @@ func randomToken(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// console records what the pages write to the browser console: a script error or a Content
+// Security Policy violation (a blocked script or style) shows there and nowhere else.
+type console struct {
+	mu   sync.Mutex
+	msgs []chromedp.ConsoleMessage
+}
+
+func watchConsole(ctx context.Context) *console {
+	c := &console{}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			c.mu.Lock()
+			c.msgs = append(c.msgs, m)
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+// errors are the error messages and exceptions so far, except the browser's own note of an
+// HTTP error status on the pages the test provokes one (expected lists the statuses) and of the
+// missing /favicon.ico.
+func (c *console) errors(expected ...string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, m := range c.msgs {
+		if m.Type != chromedp.ConsoleError && !m.IsException() {
+			continue
+		}
+		if m.Source == "network" && (strings.HasSuffix(m.URL, "/favicon.ico") ||
+			slices.ContainsFunc(expected, func(s string) bool { return strings.Contains(m.Text, "status of "+s) })) {
+			continue // the dashboard has no icon, and browsers ask for one on every site
+		}
+		out = append(out, m.String()+" ("+m.URL+")")
+	}
+	return out
 }
