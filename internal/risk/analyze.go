@@ -134,12 +134,47 @@ func (a *Analysis) AttackPaths() []*finding.Finding {
 			}
 		}
 	}
+	return append(out, a.databasePaths()...)
+}
+
+// OpenDatabaseExploitability rates a database endpoint the internet reaches: nothing is broken
+// yet, but only its credentials (guessable, reused, leaked) stand between anyone and the data.
+const OpenDatabaseExploitability = 0.3
+
+// databasePaths are the shortest paths: a publicly accessible database holding classified data
+// (at least private) that the internet reaches on its port is a data end node on its own.
+func (a *Analysis) databasePaths() []*finding.Finding {
+	var ids []NodeID
+	for id := range a.X.Reachable {
+		if a.G.dbs[id] != nil && SensitivityLevel(a.G.Nodes[id].Sensitivity) >= 0.5 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return a.G.Nodes[ids[i]].ARN < a.G.Nodes[ids[j]].ARN })
+	var out []*finding.Finding
+	for _, id := range ids {
+		n, ex := a.G.Nodes[id], a.X.Reachable[id][0]
+		ws := append(a.Weaknesses(id), Weakness{What: fmt.Sprintf("publicly accessible database endpoint reachable from %s on %s: only its credentials protect the data",
+			srcText(ex.Source), ex.Ports()), Exploitability: OpenDatabaseExploitability})
+		sort.SliceStable(ws, func(i, j int) bool { return ws[i].Exploitability > ws[j].Exploitability })
+		var related, whats []string
+		for _, w := range ws {
+			related = append(related, w.Findings...)
+			whats = append(whats, w.What)
+		}
+		r := Reach{Kind: "database", ARN: n.ARN, Name: n.Name, Access: "network access to the endpoint", Via: "PubliclyAccessible", Sensitivity: n.Sensitivity}
+		out = append(out, a.pathFinding(n, ex, ws, whats, related, "", r))
+	}
 	return out
 }
 
 func (a *Analysis) pathFinding(n Node, ex Exposure, ws []Weakness, whats, related []string, roleARN string, r Reach) *finding.Finding {
 	chain := append([]Hop{}, ex.Hops...)
-	chain = append(chain, Hop{ARN: roleARN, Type: TypeRole, Via: "credentials of the workload (" + ws[0].What + ")"})
+	if roleARN != "" {
+		chain = append(chain, Hop{ARN: roleARN, Type: TypeRole, Via: "credentials of the workload (" + ws[0].What + ")"})
+	} else {
+		chain = chain[:len(chain)-1] // the exposed resource is the end itself
+	}
 	typ := TypeBucket
 	switch r.Kind {
 	case "administrator":
@@ -166,14 +201,20 @@ func (a *Analysis) pathFinding(n Node, ex Exposure, ws []Weakness, whats, relate
 	if name == "" {
 		name = ShortRef(n.ARN)
 	}
+	title := fmt.Sprintf("Attack path: internet → %s (%s, %s) → role %s → %s", name, ex.Ports(), ex.Through, ShortRef(roleARN), target)
+	detail := fmt.Sprintf("%s is reachable from the internet on %s (%s). Weaknesses: %s. It runs as role %s, which has %s access to %s (%s).",
+		name, ex.Ports(), ex.Through, strings.Join(whats, "; "), roleARN, r.Access, target, r.Via)
+	if roleARN == "" {
+		title = fmt.Sprintf("Attack path: internet → %s (%s, %s) → %s data", name, ex.Ports(), ex.Through, r.Sensitivity)
+		detail = fmt.Sprintf("%s holds %s data and is reachable from the internet on %s (%s). Weaknesses: %s.",
+			name, r.Sensitivity, ex.Ports(), ex.Through, strings.Join(whats, "; "))
+	}
 	return &finding.Finding{
 		ID:      finding.StableID(CheckAttackPath, n.ARN, roleARN, r.ARN),
 		CheckID: CheckAttackPath, Source: "yagura", Sources: []string{"yagura"},
 		Status: finding.Fail, Severity: sev, AccountID: n.Account, Region: n.Region,
 		ResourceARN: n.ARN, ResourceType: n.Type,
-		Title: fmt.Sprintf("Attack path: internet → %s (%s, %s) → role %s → %s", name, ex.Ports(), ex.Through, ShortRef(roleARN), target),
-		Detail: fmt.Sprintf("%s is reachable from the internet on %s (%s). Weaknesses: %s. It runs as role %s, which has %s access to %s (%s).",
-			name, ex.Ports(), ex.Through, strings.Join(whats, "; "), roleARN, r.Access, target, r.Via),
+		Title: title, Detail: detail,
 		Evidence:    raw,
 		Remediation: "Break the chain at its cheapest link: remove the internet exposure, fix the weakness (patch, require IMDSv2), or reduce the role's permissions.",
 		Collector:   Collector + "|" + n.Account + "|global",

@@ -706,6 +706,9 @@ func (g *Graph) reachFamily(res Node, account, region, subnetID string, spans []
 	if v6 {
 		dest, addrText = "::/0", "IPv6 address "+addr
 	}
+	if _, err := netip.ParseAddr(addr); err != nil {
+		addrText = addr // a fact, not an address ("publicly accessible endpoint")
+	}
 	head := []Hop{
 		{ARN: "internet", Type: "internet"},
 		{ARN: fmt.Sprintf("%s:ec2:%s:%s:internet-gateway/%s", arnPrefix(res.ARN), region, account, igw), Type: TypeIGW},
