@@ -74,6 +74,12 @@ func detectorFindings(ctx context.Context, client *awsgd.Client, t *collect.Targ
 				return err
 			}
 			for i := range out.Findings {
+				if s := out.Findings[i].Service; s != nil && aws.ToBool(s.Archived) {
+					// The criterion already excludes archived findings; an archived one that
+					// slips through (an emulator, a finding archived between the two calls) is
+					// dropped too, so that archiving a finding resolves it like a fix does.
+					continue
+				}
 				f := native.FromGuardDuty(&out.Findings[i])
 				names.resolve(ctx, f)
 				if err := sink.PutFinding(f); err != nil {

@@ -88,3 +88,42 @@ func TestGuardDutyIAMPrincipalsGetTheirInventoryARN(t *testing.T) {
 		t.Errorf("IAM calls %v, want one per distinct name", iamCalls)
 	}
 }
+
+// An archived finding that the service returns despite the criterion is not written.
+func TestGuardDutyArchivedFindingsExcluded(t *testing.T) {
+	tmpl := gdSample(t)
+	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
+		switch {
+		case r.Method == "GET" && r.Path == "/detector":
+			nativetest.JSON(w, `{"detectorIds":["det1"]}`)
+		case r.Method == "POST" && r.Path == "/detector/det1/findings":
+			nativetest.JSON(w, `{"findingIds":["live","archived"]}`)
+		case r.Method == "POST" && r.Path == "/detector/det1/findings/get":
+			var fs []map[string]any
+			for _, id := range []string{"live", "archived"} {
+				f := map[string]any{}
+				for k, v := range tmpl {
+					f[k] = v
+				}
+				svc := map[string]any{}
+				for k, v := range tmpl["service"].(map[string]any) {
+					svc[k] = v
+				}
+				svc["archived"] = id == "archived"
+				f["id"], f["arn"], f["service"] = id, "arn:aws:guardduty:us-east-1:"+gdAccount+":detector/det1/finding/"+id, svc
+				fs = append(fs, f)
+			}
+			b, _ := json.Marshal(map[string]any{"findings": fs})
+			nativetest.JSON(w, string(b))
+		default:
+			nativetest.Error(w, http.StatusNotFound, "NotFoundException", r.Method+" "+r.Path)
+		}
+	})
+	sink, err := collecttest.Run(t, "guardduty.findings", cfg, gdAccount, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Findings) != 1 || !strings.HasSuffix(sink.Findings[0].SourceID, "/live") {
+		t.Fatalf("findings %+v, want only the unarchived one", sink.Findings)
+	}
+}
