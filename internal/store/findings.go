@@ -83,9 +83,9 @@ func (w *FindingWriter) flushLocked() error {
 }
 
 type priorFinding struct {
-	status, lifecycle, firstSeen, sources, evidence string
-	severity                                        int
-	lastScan                                        int64
+	status, lifecycle, firstSeen, sources string
+	severity                              int
+	lastScan                              int64
 }
 
 func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Finding) error {
@@ -97,8 +97,8 @@ func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Findi
 	}
 	now := FormatTime(w.now)
 	var p priorFinding
-	err := tx.QueryRowContext(ctx, `SELECT status, lifecycle, first_seen, sources, COALESCE(evidence, 'null'), severity, last_scan_id FROM findings WHERE id = ?`, f.ID).
-		Scan(&p.status, &p.lifecycle, &p.firstSeen, &p.sources, &p.evidence, &p.severity, &p.lastScan)
+	err := tx.QueryRowContext(ctx, `SELECT status, lifecycle, first_seen, sources, severity, last_scan_id FROM findings WHERE id = ?`, f.ID).
+		Scan(&p.status, &p.lifecycle, &p.firstSeen, &p.sources, &p.severity, &p.lastScan)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
@@ -122,7 +122,12 @@ func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Findi
 			sources = union(prevSources, sources)
 			status = worse(prevStatus, status)
 			severity = max(severity, finding.Severity(p.severity))
-			evidence = mergeOrigins(p.evidence, evidence)
+			// The earlier copy's evidence is read only here, for the rare merge, not on every put.
+			var prevEvidence sql.NullString
+			if err := tx.QueryRowContext(ctx, `SELECT evidence FROM findings WHERE id = ?`, f.ID).Scan(&prevEvidence); err != nil {
+				return err
+			}
+			evidence = mergeOrigins(prevEvidence.String, evidence)
 			lifecycle, event = p.lifecycle, ""
 		case status == finding.Error && prevStatus != finding.Error:
 			status, lifecycle, event = prevStatus, p.lifecycle, "stale"

@@ -48,18 +48,12 @@ func TestGuardDutyIAMPrincipalsGetTheirInventoryARN(t *testing.T) {
 		case r.Method == "POST" && r.Path == "/detector/det1/findings/get":
 			var fs []map[string]any
 			for i, p := range principals {
-				f := map[string]any{}
-				for k, v := range tmpl {
-					f[k] = v
-				}
-				f["id"] = "k" + string(rune('0'+i))
-				f["arn"] = "arn:aws:guardduty:us-east-1:" + gdAccount + ":detector/det1/finding/k" + string(rune('0'+i))
+				f := gdFinding(tmpl, "k"+string(rune('0'+i)))
 				f["type"] = "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"
 				f["resource"] = map[string]any{"resourceType": "AccessKey", "accessKeyDetails": p}
 				fs = append(fs, f)
 			}
-			b, _ := json.Marshal(map[string]any{"findings": fs})
-			nativetest.JSON(w, string(b))
+			gdFindings(w, fs)
 		default:
 			nativetest.Error(w, http.StatusNotFound, "NotFoundException", r.Method+" "+r.Path)
 		}
@@ -101,20 +95,13 @@ func TestGuardDutyArchivedFindingsExcluded(t *testing.T) {
 		case r.Method == "POST" && r.Path == "/detector/det1/findings/get":
 			var fs []map[string]any
 			for _, id := range []string{"live", "archived"} {
-				f := map[string]any{}
-				for k, v := range tmpl {
-					f[k] = v
-				}
-				svc := map[string]any{}
-				for k, v := range tmpl["service"].(map[string]any) {
-					svc[k] = v
-				}
+				f := gdFinding(tmpl, id)
+				svc := gdFinding(tmpl["service"].(map[string]any), "")
 				svc["archived"] = id == "archived"
-				f["id"], f["arn"], f["service"] = id, "arn:aws:guardduty:us-east-1:"+gdAccount+":detector/det1/finding/"+id, svc
+				f["service"] = svc
 				fs = append(fs, f)
 			}
-			b, _ := json.Marshal(map[string]any{"findings": fs})
-			nativetest.JSON(w, string(b))
+			gdFindings(w, fs)
 		default:
 			nativetest.Error(w, http.StatusNotFound, "NotFoundException", r.Method+" "+r.Path)
 		}
@@ -126,4 +113,22 @@ func TestGuardDutyArchivedFindingsExcluded(t *testing.T) {
 	if len(sink.Findings) != 1 || !strings.HasSuffix(sink.Findings[0].SourceID, "/live") {
 		t.Fatalf("findings %+v, want only the unarchived one", sink.Findings)
 	}
+}
+
+// gdFinding copies the sample finding tmpl as finding id of detector det1 (id "": a plain copy).
+func gdFinding(tmpl map[string]any, id string) map[string]any {
+	f := make(map[string]any, len(tmpl))
+	for k, v := range tmpl {
+		f[k] = v
+	}
+	if id != "" {
+		f["id"], f["arn"] = id, "arn:aws:guardduty:us-east-1:"+gdAccount+":detector/det1/finding/"+id
+	}
+	return f
+}
+
+// gdFindings answers GetFindings.
+func gdFindings(w http.ResponseWriter, fs []map[string]any) {
+	b, _ := json.Marshal(map[string]any{"findings": fs})
+	nativetest.JSON(w, string(b))
 }
