@@ -129,3 +129,14 @@ func TestSecurityHubFindingsNotSubscribed(t *testing.T) {
 		t.Fatalf("outcome %s (%v), want skipped", outcome, err)
 	}
 }
+
+// A role without securityhub:GetFindings: coverage denied, not an empty result.
+func TestSecurityHubFindingsDenied(t *testing.T) {
+	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
+		nativetest.Error(w, http.StatusForbidden, "AccessDeniedException", "User is not authorized to perform: securityhub:"+strings.TrimPrefix(r.Path, "/"))
+	})
+	_, err := collecttest.Run(t, "securityhub.findings", cfg, "111122223333", "us-east-1")
+	if outcome, _ := awsx.Classify(err); outcome != awsx.OutcomeDenied {
+		t.Fatalf("outcome %s (%v), want denied", outcome, err)
+	}
+}
