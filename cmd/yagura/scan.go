@@ -56,6 +56,7 @@ func newScanCmd() *cobra.Command {
 	fl.StringSliceVar(&f.services, "services", nil, "services to collect (default: all)")
 	fl.IntVar(&f.concurrency, "concurrency", 64, "tasks run at once across the organization")
 	fl.StringSliceVar(&f.rateLimits, "rate-limit", nil, "override an API class's bucket, CLASS=RATE/BURST (e.g. securityhub:GetFindings=3/6)")
+	fl.Var(newScanRiskWeights(), "risk-weights", weightsUsage+" (default: $"+riskWeightsEnv+")")
 	return cmd
 }
 

@@ -17,8 +17,50 @@ import (
 )
 
 // riskWeightsEnv names weights (a YAML file or name=value pairs) for the scoring done by every
-// scan, which has no flag of its own for them.
+// scan when `yagura scan --risk-weights` does not name them.
 const riskWeightsEnv = "YAGURA_RISK_WEIGHTS"
+
+// weightsFlag is a --risk-weights value, parsed when the flag is read so that a typo fails
+// before a scan starts rather than after it collected everything.
+type weightsFlag struct {
+	spec string
+	w    *risk.Weights
+}
+
+func (f *weightsFlag) String() string { return f.spec }
+func (f *weightsFlag) Type() string   { return "FILE|name=value,..." }
+func (f *weightsFlag) Set(s string) error {
+	w, err := risk.ParseWeights(s)
+	if err != nil {
+		return err
+	}
+	f.spec, f.w = s, &w
+	return nil
+}
+
+const weightsUsage = "risk score weights: a YAML file or name=value pairs (severity, exploitability, exposure, blast_radius, environment, data)"
+
+// scanRiskWeights is `yagura scan --risk-weights`; newScanRiskWeights resets it for each new
+// scan command (tests run many in one process).
+var scanRiskWeights weightsFlag
+
+func newScanRiskWeights() *weightsFlag {
+	scanRiskWeights = weightsFlag{}
+	return &scanRiskWeights
+}
+
+// scanWeights are the weights a scan scores with: its --risk-weights, else $YAGURA_RISK_WEIGHTS,
+// else the defaults.
+func scanWeights() (risk.Weights, error) {
+	if scanRiskWeights.w != nil {
+		return *scanRiskWeights.w, nil
+	}
+	w, err := risk.ParseWeights(os.Getenv(riskWeightsEnv))
+	if err != nil {
+		return w, fmt.Errorf("$%s: %w", riskWeightsEnv, err)
+	}
+	return w, nil
+}
 
 func init() {
 	subcommands = append(subcommands, newTopCmd)
@@ -27,7 +69,7 @@ func init() {
 	// top.go), so this hook is appended after theirs and AfterCollect runs it last.
 	scanHooks = append(scanHooks, func(s *scan.Scanner) {
 		s.AfterCollect = append(s.AfterCollect, func(ctx context.Context, db *store.DB, scanID int64) error {
-			w, err := risk.ParseWeights(os.Getenv(riskWeightsEnv))
+			w, err := scanWeights()
 			if err != nil {
 				return err
 			}
@@ -52,7 +94,8 @@ type topItem struct {
 func newTopCmd() *cobra.Command {
 	var n int
 	var accounts []string
-	var format, weights string
+	var format string
+	var weights weightsFlag
 	cmd := &cobra.Command{
 		Use:   "top",
 		Short: "The ranked risk queue: failed findings worst first, each with its score, reason and path",
@@ -60,9 +103,10 @@ func newTopCmd() *cobra.Command {
 exploitability, internet exposure, the blast radius of the attached identity, the account's
 environment and data sensitivity. Attack paths (check risk.attack_path) are findings of their own.
 
---weights re-scores the latest scan with other weights (a YAML file or name=value pairs, e.g.
-exposure=40,environment=0) before listing; scans use $` + riskWeightsEnv + ` the same way.`,
-		Example: "  yagura top\n  yagura top -n 50 --account 111111111111 --format json\n  yagura top --weights exposure=40,data=20",
+--risk-weights (or its older name --weights) re-scores the latest scan with other weights (a YAML
+file or name=value pairs, e.g. exposure=40,environment=0) before listing; scans take the same
+from their own --risk-weights, else $` + riskWeightsEnv + `.`,
+		Example: "  yagura top\n  yagura top -n 50 --account 111111111111 --format json\n  yagura top --risk-weights exposure=40,data=20",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -71,16 +115,12 @@ exposure=40,environment=0) before listing; scans use $` + riskWeightsEnv + ` the
 				return err
 			}
 			defer db.Close()
-			if weights != "" {
-				w, err := risk.ParseWeights(weights)
-				if err != nil {
-					return err
-				}
+			if weights.w != nil {
 				sc, err := db.GetScan(ctx, 0)
 				if err != nil {
 					return err
 				}
-				if _, err := risk.Run(ctx, db, sc.ID, w); err != nil {
+				if _, err := risk.Run(ctx, db, sc.ID, *weights.w); err != nil {
 					return err
 				}
 			}
@@ -101,7 +141,8 @@ exposure=40,environment=0) before listing; scans use $` + riskWeightsEnv + ` the
 	}
 	cmd.Flags().IntVarP(&n, "limit", "n", 20, "how many items")
 	cmd.Flags().StringSliceVar(&accounts, "account", nil, "only these accounts (repeat or comma-separate)")
-	cmd.Flags().StringVar(&weights, "weights", "", "re-score with these weights: a YAML file or name=value pairs (severity, exploitability, exposure, blast_radius, environment, data)")
+	cmd.Flags().Var(&weights, "risk-weights", "re-score the latest scan with these "+weightsUsage)
+	cmd.Flags().Var(&weights, "weights", "the older name of --risk-weights")
 	addFormatFlag(cmd, &format, report.FormatTable, report.FormatJSON)
 	return cmd
 }

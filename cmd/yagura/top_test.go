@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -281,6 +282,61 @@ func TestRiskScenariosOnMoto(t *testing.T) {
 			t.Error("no attack path from the IMDSv1 instance to the confidential bucket")
 		}
 	})
+
+	// Last: it re-scores the scan.
+	t.Run("top --risk-weights re-scores", func(t *testing.T) {
+		twins := func(items []topItem) (pub, priv float64) {
+			for _, it := range items {
+				if it.Title == "CVE-2024-6387 - openssh" && it.Risk != nil {
+					if strings.HasSuffix(it.ResourceARN, env.inst["pub"]) {
+						pub = it.Risk.Score
+					} else if strings.HasSuffix(it.ResourceARN, env.inst["priv"]) {
+						priv = it.Risk.Score
+					}
+				}
+			}
+			return pub, priv
+		}
+		// Severity alone: the critical twins score the same, 100.
+		if p, q := twins(riskTop(t, env.db, "-n", "200", "--risk-weights", "severity=1,exploitability=0,exposure=0,blast_radius=0,environment=0,data=0")); p != 100 || q != 100 {
+			t.Errorf("severity-only scores: public %v private %v", p, q)
+		}
+		// The older flag name still works; default weights part the twins again.
+		if p, q := twins(riskTop(t, env.db, "-n", "200", "--weights", "severity=30")); p <= q {
+			t.Errorf("default scores: public %v private %v", p, q)
+		}
+		if _, err := nfRun(t, "--db", env.db, "top", "--risk-weights", "exposure=-1"); err == nil || !strings.Contains(err.Error(), "negative") {
+			t.Errorf("negative weight accepted: %v", err)
+		}
+	})
+}
+
+// A scan's weights: its --risk-weights, else $YAGURA_RISK_WEIGHTS, else the defaults; a bad value
+// fails when the flag is read, before anything is scanned.
+func TestScanRiskWeightsFlag(t *testing.T) {
+	t.Setenv(riskWeightsEnv, "exposure=1")
+	cmd := newScanCmd()
+	if w, err := scanWeights(); err != nil || w.Exposure != 1 || w.Data != risk.DefaultWeights.Data {
+		t.Errorf("from the environment: %+v %v", w, err)
+	}
+	if err := cmd.ParseFlags([]string{"--risk-weights", "data=7"}); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := scanWeights(); err != nil || w.Data != 7 || w.Exposure != risk.DefaultWeights.Exposure {
+		t.Errorf("flag over environment: %+v %v", w, err)
+	}
+	newScanCmd() // a new command starts from the environment again
+	t.Setenv(riskWeightsEnv, "bogus=1")
+	if _, err := scanWeights(); err == nil || !strings.Contains(err.Error(), "$"+riskWeightsEnv) {
+		t.Errorf("bad environment value: %v", err)
+	}
+	db := filepath.Join(t.TempDir(), "y.db")
+	if _, err := nfRun(t, "--db", db, "scan", "--risk-weights", "bogus=1"); err == nil || !strings.Contains(err.Error(), "unknown factor") {
+		t.Errorf("scan with bad weights: %v", err)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("a scan with bad weights opened the database: %v", err)
+	}
 }
 
 // On the demo organization, the planted attack path (prod web-1: IMDSv1, public IP, SSH open to

@@ -56,7 +56,7 @@ func FromGuardDuty(f *gdtypes.Finding) *finding.Finding {
 	switch {
 	case out.ResourceType == "AWS::IAM::User" || out.ResourceType == "AWS::IAM::Role":
 		// The inventory's ARN has the path, which GuardDuty does not give; the collector
-		// resolves the name with IAM (see GuardDutyIAMName).
+		// resolves the name with IAM (IAMPrincipal, package iamname).
 		MarkUnmatched(out, out.ResourceARN, "GuardDuty names the IAM principal "+lastSegment(out.ResourceARN)+" without its path")
 	case out.ResourceARN == "":
 		MarkUnmatched(out, "", "GuardDuty gives no identifier of this "+firstNonEmpty(out.ResourceType, "resource")+" that yagura inventories")
@@ -64,9 +64,10 @@ func FromGuardDuty(f *gdtypes.Finding) *finding.Finding {
 	return out
 }
 
-// GuardDutyIAMName returns the kind ("user" or "role") and name of the IAM principal of a
-// finding FromGuardDuty could not give its inventory ARN, or "" when it is not one.
-func GuardDutyIAMName(f *finding.Finding) (kind, name string) {
+// IAMPrincipal returns the kind ("user" or "role") and name of the IAM principal of a finding
+// whose source named it without its path (GuardDuty, Trusted Advisor), or "" when f is not one
+// or is already matched. Package iamname resolves it.
+func IAMPrincipal(f *finding.Finding) (kind, name string) {
 	if Unmatched(f) == "" {
 		return "", ""
 	}

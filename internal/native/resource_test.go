@@ -87,7 +87,7 @@ func TestGuardDutyResourcesMapToInventoryARNs(t *testing.T) {
 			if got := native.Unmatched(f) != ""; got != c.unmatched {
 				t.Errorf("unmatched %v (%q), want %v", got, native.Unmatched(f), c.unmatched)
 			}
-			if kind, name := native.GuardDutyIAMName(f); c.rtype == "AWS::IAM::User" && (kind != "user" || name != "alice") {
+			if kind, name := native.IAMPrincipal(f); c.rtype == "AWS::IAM::User" && (kind != "user" || name != "alice") {
 				t.Errorf("IAM name %s %s", kind, name)
 			}
 		})

@@ -9,19 +9,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsgd "github.com/aws/aws-sdk-go-v2/service/guardduty"
 	gdtypes "github.com/aws/aws-sdk-go-v2/service/guardduty/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 
-	"github.com/yagura-dev/yagura/internal/awsx"
 	"github.com/yagura-dev/yagura/internal/collect"
-	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/native"
+	"github.com/yagura-dev/yagura/internal/native/iamname"
 )
 
 func init() {
 	collect.Register(&collect.Collector{
 		Name:    "guardduty.findings",
 		Service: "guardduty",
-		Actions: []string{"guardduty:ListDetectors", "guardduty:ListFindings", "guardduty:GetFindings", "iam:GetUser", "iam:GetRole"},
+		Actions: append([]string{"guardduty:ListDetectors", "guardduty:ListFindings", "guardduty:GetFindings"}, iamname.Actions...),
 		Run:     collectFindings,
 	})
 }
@@ -36,7 +34,7 @@ const getFindingsMax = 50
 // members' findings, which their own tasks read.
 func collectFindings(ctx context.Context, t *collect.Target, sink collect.Sink) error {
 	client := awsgd.NewFromConfig(t.Config)
-	names := &iamNames{client: iam.NewFromConfig(t.Config), arns: map[string]string{}, errs: map[string]string{}}
+	names := iamname.New(t.Config)
 	dp := awsgd.NewListDetectorsPaginator(client, &awsgd.ListDetectorsInput{})
 	for dp.HasMorePages() {
 		page, err := dp.NextPage(ctx)
@@ -52,7 +50,7 @@ func collectFindings(ctx context.Context, t *collect.Target, sink collect.Sink) 
 	return nil
 }
 
-func detectorFindings(ctx context.Context, client *awsgd.Client, t *collect.Target, detector string, names *iamNames, sink collect.Sink) error {
+func detectorFindings(ctx context.Context, client *awsgd.Client, t *collect.Target, detector string, names *iamname.Resolver, sink collect.Sink) error {
 	in := &awsgd.ListFindingsInput{
 		DetectorId: aws.String(detector),
 		MaxResults: aws.Int32(getFindingsMax),
@@ -81,7 +79,7 @@ func detectorFindings(ctx context.Context, client *awsgd.Client, t *collect.Targ
 					continue
 				}
 				f := native.FromGuardDuty(&out.Findings[i])
-				names.resolve(ctx, f)
+				names.Resolve(ctx, f)
 				if err := sink.PutFinding(f); err != nil {
 					return err
 				}
@@ -89,50 +87,4 @@ func detectorFindings(ctx context.Context, client *awsgd.Client, t *collect.Targ
 		}
 	}
 	return nil
-}
-
-// iamNames gives the IAM users and roles GuardDuty names by name alone their inventory ARNs,
-// which carry the path (arn:aws:iam::ACCOUNT:user/PATH/NAME): one GetUser or GetRole per
-// distinct name and task. A principal that cannot be read (deleted since, permission) keeps
-// the path-less ARN, marked unmatched with the reason.
-type iamNames struct {
-	client *iam.Client
-	arns   map[string]string // kind/name → ARN
-	errs   map[string]string // kind/name → why it could not be read
-}
-
-func (n *iamNames) resolve(ctx context.Context, f *finding.Finding) {
-	kind, name := native.GuardDutyIAMName(f)
-	if kind == "" || name == "" {
-		return
-	}
-	key := kind + "/" + name
-	if _, done := n.arns[key]; !done && n.errs[key] == "" {
-		var arn *string
-		var err error
-		if kind == "user" {
-			var out *iam.GetUserOutput
-			if out, err = n.client.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)}); err == nil && out.User != nil {
-				arn = out.User.Arn
-			}
-		} else {
-			var out *iam.GetRoleOutput
-			if out, err = n.client.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); err == nil && out.Role != nil {
-				arn = out.Role.Arn
-			}
-		}
-		switch {
-		case err != nil:
-			_, n.errs[key] = awsx.Classify(err)
-		case aws.ToString(arn) == "":
-			n.errs[key] = "IAM returned no ARN"
-		default:
-			n.arns[key] = aws.ToString(arn)
-		}
-	}
-	if arn := n.arns[key]; arn != "" {
-		native.Matched(f, arn)
-		return
-	}
-	native.MarkUnmatched(f, "", native.Unmatched(f)+"; IAM could not resolve it: "+n.errs[key])
 }

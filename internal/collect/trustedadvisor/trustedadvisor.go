@@ -27,6 +27,7 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/collect"
 	"github.com/yagura-dev/yagura/internal/native"
+	"github.com/yagura-dev/yagura/internal/native/iamname"
 )
 
 func init() {
@@ -34,7 +35,7 @@ func init() {
 		Name:    "trustedadvisor.checks",
 		Service: "trustedadvisor",
 		Global:  true,
-		Actions: []string{"support:DescribeTrustedAdvisorChecks", "support:DescribeTrustedAdvisorCheckResult"},
+		Actions: append([]string{"support:DescribeTrustedAdvisorChecks", "support:DescribeTrustedAdvisorCheckResult"}, iamname.Actions...),
 		Run:     collectChecks,
 	})
 }
@@ -46,6 +47,7 @@ const SecurityCategory = "security"
 // paginated: a check result carries all its flagged resources.
 func collectChecks(ctx context.Context, t *collect.Target, sink collect.Sink) error {
 	c := newClient(t.Config, t.Partition)
+	names := iamname.New(t.Config) // IAM checks name users without their path
 	var checks struct {
 		Checks []native.TACheck `json:"checks"`
 	}
@@ -67,7 +69,9 @@ func collectChecks(ctx context.Context, t *collect.Target, sink collect.Sink) er
 			continue
 		}
 		for j := range res.Result.FlaggedResources {
-			if err := sink.PutFinding(native.FromTrustedAdvisor(t.Partition, t.AccountID, check, &res.Result.FlaggedResources[j])); err != nil {
+			f := native.FromTrustedAdvisor(t.Partition, t.AccountID, check, &res.Result.FlaggedResources[j])
+			names.Resolve(ctx, f)
+			if err := sink.PutFinding(f); err != nil {
 				return err
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
 	_ "github.com/yagura-dev/yagura/internal/collect/trustedadvisor"
 	"github.com/yagura-dev/yagura/internal/finding"
+	"github.com/yagura-dev/yagura/internal/native"
 	"github.com/yagura-dev/yagura/internal/native/nativetest"
 )
 
@@ -163,5 +164,32 @@ func TestTrustedAdvisorPacedByTheLimiter(t *testing.T) {
 	// Burst 1 at 10 per second: the 4 attempts after the first wait 100 ms each.
 	if elapsed < 380*time.Millisecond {
 		t.Errorf("5 attempts in %s: not paced by the 10/s support bucket", elapsed)
+	}
+}
+
+// Trusted Advisor's IAM checks name users without their path; IAM gives the inventory's ARN.
+func TestTrustedAdvisorIAMUsersResolved(t *testing.T) {
+	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
+		switch {
+		case r.Form.Get("Action") == "GetUser" && r.Form.Get("UserName") == "bob":
+			nativetest.XML(w, `<GetUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetUserResult><User><Path>/ops/</Path>
+				<UserName>bob</UserName><UserId>AIDABOB</UserId><Arn>arn:aws:iam::111122223333:user/ops/bob</Arn>
+				<CreateDate>2026-01-01T00:00:00Z</CreateDate></User></GetUserResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetUserResponse>`)
+		case r.Target == "DescribeTrustedAdvisorChecks":
+			nativetest.JSON(w, `{"checks":[{"id":"DqdJqYeRm5","name":"IAM Access Key Rotation","category":"security","description":"x",
+				"metadata":["Status","IAM User","Access Key","Key Last Rotated","Reason"]}]}`)
+		case r.Target == "DescribeTrustedAdvisorCheckResult":
+			nativetest.JSON(w, `{"result":{"checkId":"DqdJqYeRm5","timestamp":"2026-11-28T08:00:00Z","status":"warning","resourcesSummary":{},"categorySpecificSummary":{},
+				"flaggedResources":[{"status":"warning","resourceId":"h1","metadata":["Yellow","bob","AKIA1","2025-01-01","Not rotated in 365 days"]}]}}`)
+		default:
+			nativetest.Error(w, 400, "UnknownOperationException", r.Target)
+		}
+	})
+	sink, err := collecttest.Run(t, "trustedadvisor.checks", cfg, taAccount, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.Findings) != 1 || sink.Findings[0].ResourceARN != "arn:aws:iam::111122223333:user/ops/bob" || native.Unmatched(sink.Findings[0]) != "" {
+		t.Fatalf("findings %+v", sink.Findings)
 	}
 }
