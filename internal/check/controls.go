@@ -87,6 +87,9 @@ type ControlCoverage struct {
 	Control
 	Checks      []string `json:"checks"`
 	Implemented bool     `json:"implemented"`
+	// Outside names the Security Hub standards holding an fsbp: control that the FSBP standard
+	// itself does not include (fsbp: follows Security Hub's control numbering).
+	Outside string `json:"outside_fsbp_standard,omitempty"`
 }
 
 // Coverage lists a framework's controls with the checks that implement them. For CIS every
@@ -110,7 +113,12 @@ func Coverage(framework string) []ControlCoverage {
 		return out
 	}
 	for ctl, checks := range byCtl {
-		out = append(out, ControlCoverage{Control: Control{ID: ctl, Automated: true}, Checks: checks, Implemented: true})
+		cc := ControlCoverage{Control: Control{ID: ctl, Automated: true}, Checks: checks, Implemented: true}
+		if framework == "fsbp" {
+			v := fsbpControls[strings.TrimPrefix(ctl, "fsbp:")]
+			cc.Title, cc.Outside = v.Title, v.Outside
+		}
+		out = append(out, cc)
 	}
 	sort.Slice(out, func(i, j int) bool { return controlLess(out[i].ID, out[j].ID) })
 	return out

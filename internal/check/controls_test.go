@@ -55,3 +55,32 @@ func TestCatalogComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestFSBPControlsVerified: every fsbp: control a check claims is one whose ID and title were
+// checked against Security Hub's control reference (fsbpControls), and coverage shows its title.
+func TestFSBPControlsVerified(t *testing.T) {
+	for _, c := range All() {
+		for _, ctl := range c.Controls {
+			id, ok := strings.CutPrefix(ctl, "fsbp:")
+			if ok && fsbpControls[id].Title == "" {
+				t.Errorf("%s claims %s, which is not in the verified list", c.ID, ctl)
+			}
+		}
+	}
+	inStandard := 0
+	for _, cc := range Coverage("fsbp") {
+		if cc.Title == "" || !cc.Implemented || len(cc.Checks) == 0 {
+			t.Errorf("coverage row %+v", cc)
+		}
+		if cc.Outside == "" {
+			inStandard++
+		}
+	}
+	// The Lambda scanning controls were once swapped: Inspector.3 is code scanning.
+	for _, cc := range Coverage("fsbp") {
+		if cc.ID == "fsbp:Inspector.3" && (len(cc.Checks) != 1 || cc.Checks[0] != "inspector.lambda_code_scanning") {
+			t.Errorf("Inspector.3 implemented by %v", cc.Checks)
+		}
+	}
+	t.Logf("%d fsbp controls, %d of them in the FSBP standard itself", len(Coverage("fsbp")), inStandard)
+}

@@ -252,6 +252,6 @@ func init() {
 	}
 	insp("inspector.ec2_scanning", "fsbp:Inspector.1", "Ec2", "EC2")
 	insp("inspector.ecr_scanning", "fsbp:Inspector.2", "Ecr", "ECR")
-	insp("inspector.lambda_scanning", "fsbp:Inspector.3", "Lambda", "Lambda")
-	insp("inspector.lambda_code_scanning", "fsbp:Inspector.4", "LambdaCode", "Lambda code")
+	insp("inspector.lambda_scanning", "fsbp:Inspector.4", "Lambda", "Lambda")
+	insp("inspector.lambda_code_scanning", "fsbp:Inspector.3", "LambdaCode", "Lambda code")
 }

@@ -56,6 +56,8 @@ const (
 	TypeListener             = "AWS::ElasticLoadBalancingV2::Listener"
 	TypeEFSFileSystem        = "AWS::EFS::FileSystem"
 	TypeEFSAccessPoint       = "AWS::EFS::AccessPoint"
+	TypeTransitGateway       = "AWS::EC2::TransitGateway"
+	TypeLaunchTemplate       = "AWS::EC2::LaunchTemplate"
 	TypeAlternateContacts    = "AWS::Account::AlternateContacts"
 	TypeSSMDocument          = "AWS::SSM::Document"
 	TypeSSMManagedInstance   = "AWS::SSM::ManagedInstance"

@@ -1,0 +1,180 @@
+package check
+
+import (
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/yagura-dev/yagura/internal/finding"
+)
+
+// FSBP controls read from attributes the EC2, RDS and GuardDuty collectors already record.
+
+var ec2Doc = "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html"
+
+// stoppedSince reads the time AWS put into an instance's StateTransitionReason when it stopped,
+// e.g. "User initiated (2024-01-02 03:04:05 GMT)".
+var stoppedSince = regexp.MustCompile(`\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) GMT\)`)
+
+// stoppedMaxAge is Security Hub's default allowedDays for EC2.4.
+const stoppedMaxAge = 30 * 24 * time.Hour
+
+func init() {
+	Register(&Check{ID: "ec2.stopped_instance_removed", Title: "Stopped EC2 instances should be removed after a specified time period",
+		Severity: finding.Medium, ResourceType: TypeInstance, Controls: []string{"fsbp:EC2.4"},
+		Risk:        "A long-stopped instance keeps old software and credentials that start again unpatched when someone boots it.",
+		Remediation: Remediation{CLI: "aws ec2 terminate-instances --instance-ids ID", Console: "EC2 > Instances > instance > Instance state > Terminate", Doc: ec2Doc},
+		Eval: func(e *Env, r *Res) Result {
+			i, err := decode[struct {
+				State                 *struct{ Name string }
+				StateTransitionReason string
+			}](r)
+			if err != nil {
+				return Errorf("%v", err)
+			}
+			if i.State == nil || i.State.Name != "stopped" {
+				return NA()
+			}
+			m := stoppedSince.FindStringSubmatch(i.StateTransitionReason)
+			if m == nil {
+				return Errorf("stop time unknown (StateTransitionReason %q)", i.StateTransitionReason)
+			}
+			at, err := time.Parse(time.DateTime, m[1])
+			if err != nil {
+				return Errorf("stop time: %v", err)
+			}
+			if days := int(e.Now.Sub(at).Hours() / 24); e.Now.Sub(at) > stoppedMaxAge {
+				return Fail("stopped "+strconv.Itoa(days)+" days ago (more than 30)", map[string]string{"StateTransitionReason": i.StateTransitionReason})
+			}
+			return Pass("stopped since "+at.Format(time.DateOnly), nil)
+		}})
+
+	fieldCheck("ec2.instance_not_paravirtual", "Amazon EC2 paravirtual instance types should not be used", TypeInstance, []string{"fsbp:EC2.24"}, finding.Medium, nil,
+		"Paravirtual instances miss the hardware virtualization extensions and current security updates of HVM.",
+		Remediation{Console: "Relaunch the workload from an HVM AMI on a current instance type", Doc: ec2Doc},
+		func(m map[string]json.RawMessage) (bool, bool, string) {
+			switch v := jstr(m, "VirtualizationType"); v {
+			case "":
+				return false, true, ""
+			case "paravirtual":
+				return false, false, "virtualization type paravirtual"
+			default:
+				return true, false, "virtualization type " + v
+			}
+		})
+
+	fieldCheck("ec2.transit_gateway_no_auto_accept", "Amazon EC2 Transit Gateways should not automatically accept VPC attachment requests", TypeTransitGateway, []string{"fsbp:EC2.23"}, finding.High, nil,
+		"Any account the gateway is shared with can attach a VPC and route into the network without review.",
+		Remediation{CLI: "aws ec2 modify-transit-gateway --transit-gateway-id TGW --options AutoAcceptSharedAttachments=disable", Console: "VPC > Transit gateways > gateway > Modify > clear Auto accept shared attachments", Doc: ec2Doc},
+		func(m map[string]json.RawMessage) (bool, bool, string) {
+			var o *struct{ AutoAcceptSharedAttachments string }
+			_ = json.Unmarshal(m["Options"], &o)
+			if o != nil && o.AutoAcceptSharedAttachments == "enable" {
+				return false, false, "AutoAcceptSharedAttachments enable"
+			}
+			return true, false, "shared attachments need acceptance"
+		})
+
+	fieldCheck("ec2.launch_template_no_public_ip", "Amazon EC2 launch templates should not assign public IPs to network interfaces", TypeLaunchTemplate, []string{"fsbp:EC2.25"}, finding.High, []string{"DefaultVersion"},
+		"Every instance launched from the template is reachable from the internet.",
+		Remediation{CLI: "aws ec2 create-launch-template-version --launch-template-id LT --source-version N --launch-template-data '{\"NetworkInterfaces\":[{\"DeviceIndex\":0,\"AssociatePublicIpAddress\":false}]}' && aws ec2 modify-launch-template --launch-template-id LT --default-version NEW", Console: "EC2 > Launch templates > template > Modify template (create new version)", Doc: ec2Doc},
+		func(m map[string]json.RawMessage) (bool, bool, string) {
+			var v *struct {
+				LaunchTemplateData *struct {
+					NetworkInterfaces []struct {
+						DeviceIndex              *int
+						AssociatePublicIpAddress *bool
+					}
+				}
+			}
+			_ = json.Unmarshal(m["DefaultVersion"], &v)
+			if v == nil || v.LaunchTemplateData == nil {
+				return false, false, "default version not collected"
+			}
+			for _, ni := range v.LaunchTemplateData.NetworkInterfaces {
+				if boolp(ni.AssociatePublicIpAddress) {
+					return false, false, "the default version assigns a public IP to a network interface"
+				}
+			}
+			return true, false, "no public IP assignment in the default version"
+		})
+
+	clu := TypeDBCluster
+	fieldCheck("rds.cluster_custom_admin", "RDS Database clusters should use a custom administrator username", clu, []string{"fsbp:RDS.24"}, finding.Medium, nil,
+		"Default admin names halve the work of password guessing.", rdsRem("Create a new cluster with a custom master username and migrate"),
+		func(m map[string]json.RawMessage) (bool, bool, string) {
+			u := jstr(m, "MasterUsername")
+			if u == "" {
+				return false, true, ""
+			}
+			if u == "admin" || u == "postgres" || u == "root" {
+				return false, false, "master username is the default " + u
+			}
+			return true, false, "custom master username"
+		})
+	fieldCheck("rds.cluster_backtracking", "Amazon Aurora clusters should have backtracking enabled", clu, []string{"fsbp:RDS.14"}, finding.Medium, nil,
+		"A bad write or drop can only be undone by a full restore.", rdsRem("aws rds modify-db-cluster --db-cluster-identifier C --backtrack-window 86400"),
+		func(m map[string]json.RawMessage) (bool, bool, string) {
+			// Backtracking exists only for Aurora MySQL.
+			if jstr(m, "Engine") != "aurora-mysql" {
+				return false, true, ""
+			}
+			var w int64
+			_ = json.Unmarshal(m["BacktrackWindow"], &w)
+			if w > 0 {
+				return true, false, "backtrack window " + strconv.FormatInt(w, 10) + " s"
+			}
+			return false, false, "backtracking disabled"
+		})
+	fieldCheck("rds.cluster_audit_logs", "Aurora MySQL DB clusters should publish audit logs to CloudWatch Logs", clu, []string{"fsbp:RDS.34"}, finding.Medium, nil,
+		"Database logins and queries leave no audit trail outside the cluster.", rdsRem("aws rds modify-db-cluster --db-cluster-identifier C --cloudwatch-logs-export-configuration EnableLogTypes=audit"),
+		func(m map[string]json.RawMessage) (bool, bool, string) {
+			if jstr(m, "Engine") != "aurora-mysql" {
+				return false, true, ""
+			}
+			var exports []string
+			_ = json.Unmarshal(m["EnabledCloudwatchLogsExports"], &exports)
+			if contains(exports, "audit") {
+				return true, false, "audit log exported"
+			}
+			return false, false, "audit log not exported (exports: " + strings.Join(exports, ", ") + ")"
+		})
+
+	Register(&Check{ID: "guardduty.eks_runtime_monitoring", Title: "GuardDuty EKS Runtime Monitoring should be enabled", Severity: finding.High,
+		ResourceType: TypeGuardDutyDetector, Controls: []string{"fsbp:GuardDuty.7"}, Needs: []string{"Detector"},
+		Risk:        "Processes, files and network activity inside EKS pods are not watched.",
+		Remediation: Remediation{CLI: "aws guardduty update-detector --detector-id ID --features '[{\"Name\":\"RUNTIME_MONITORING\",\"Status\":\"ENABLED\",\"AdditionalConfiguration\":[{\"Name\":\"EKS_ADDON_MANAGEMENT\",\"Status\":\"ENABLED\"}]}]'", Console: "GuardDuty > Runtime Monitoring > Configuration > EKS: enable with automated agent management", Doc: "https://docs.aws.amazon.com/guardduty/latest/ug/runtime-monitoring-configuration.html"},
+		Eval: func(e *Env, r *Res) Result {
+			d, err := decode[struct {
+				Status   string
+				Features []struct {
+					Name, Status            string
+					AdditionalConfiguration []struct{ Name, Status string }
+				}
+			}](r)
+			if err != nil {
+				return Errorf("%v", err)
+			}
+			if d.Status != "ENABLED" {
+				return NA()
+			}
+			for _, f := range d.Features {
+				// EKS Runtime Monitoring is the older feature name; Runtime Monitoring with the
+				// EKS add-on managed by GuardDuty replaced it and counts the same.
+				if f.Name == "EKS_RUNTIME_MONITORING" && f.Status == "ENABLED" {
+					return Pass("EKS_RUNTIME_MONITORING enabled", nil)
+				}
+				if f.Name == "RUNTIME_MONITORING" && f.Status == "ENABLED" {
+					for _, a := range f.AdditionalConfiguration {
+						if a.Name == "EKS_ADDON_MANAGEMENT" && a.Status == "ENABLED" {
+							return Pass("Runtime Monitoring with EKS agent management enabled", nil)
+						}
+					}
+					return Fail("Runtime Monitoring is on but EKS automated agent management is off", nil)
+				}
+			}
+			return Fail("EKS Runtime Monitoring not enabled", nil)
+		}})
+}
