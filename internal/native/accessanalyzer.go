@@ -159,6 +159,8 @@ func FromAccessAnalyzerExternal(analyzerARN, region string, f *aatypes.FindingSu
 			who = append(who, k+" "+v)
 		}
 		sort.Strings(who)
+		// One finding per principal: the title tells the findings of one resource apart.
+		out.Title = "Resource " + name + " is shared with " + strings.Join(who, ", ")
 		out.Detail = "IAM Access Analyzer found that a policy of " + out.ResourceARN + " grants " + strings.Join(f.Action, ", ") +
 			" to " + strings.Join(who, ", ") + ", outside the analyzer's zone of trust."
 	}

@@ -109,3 +109,12 @@ func TestAccessAnalyzerRelayedBySecurityHubMerges(t *testing.T) {
 		t.Errorf("relayed unused access: %q %q", unused.SourceID, unused.CheckID)
 	}
 }
+
+func TestAccessAnalyzerTitleNamesThePrincipal(t *testing.T) {
+	f := native.FromAccessAnalyzerExternal(orgAnalyzer, "us-east-1", externalSummary(t,
+		`{"id":"x","resource":"arn:aws:kms:us-east-1:222222222222:key/k1","resourceType":"AWS::KMS::Key","resourceOwnerAccount":"222222222222",
+		"status":"ACTIVE","isPublic":false,"principal":{"AWS":"444455556666"},"action":["kms:Decrypt"],"condition":{}}`))
+	if f.Title != "Resource k1 is shared with AWS 444455556666" {
+		t.Errorf("title %q", f.Title)
+	}
+}
