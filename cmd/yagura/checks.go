@@ -52,18 +52,6 @@ func newChecksCmd() *cobra.Command {
 	return cmd
 }
 
-func checkFramework(fw string) error {
-	if fw == "" {
-		return nil
-	}
-	for _, f := range check.Frameworks {
-		if f == fw {
-			return nil
-		}
-	}
-	return fmt.Errorf("unknown framework %q (known: %s)", fw, strings.Join(check.Frameworks, ", "))
-}
-
 func newChecksListCmd() *cobra.Command {
 	var framework, format string
 	cmd := &cobra.Command{
@@ -71,27 +59,16 @@ func newChecksListCmd() *cobra.Command {
 		Short: "List the checks of the catalog",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFramework(framework); err != nil {
+			cs, err := check.Catalog(framework)
+			if err != nil {
 				return err
 			}
-			cs := check.All()
-			if framework != "" {
-				cs = check.Framework(framework)
-			}
 			if format == report.FormatJSON {
-				type item struct {
-					*check.Check
-					Scope string `json:"scope"`
-				}
-				out := make([]item, 0, len(cs))
-				for _, c := range cs {
-					out = append(out, item{c, c.ScopeName()})
-				}
-				return report.JSON(os.Stdout, out)
+				return report.JSON(os.Stdout, cs)
 			}
 			rows := make([][]string, 0, len(cs))
 			for _, c := range cs {
-				rows = append(rows, []string{c.ID, c.Severity.String(), c.ScopeName(), c.ResourceType, strings.Join(c.Controls, " "), c.Title})
+				rows = append(rows, []string{c.ID, c.Severity.String(), c.Scope, c.ResourceType, strings.Join(c.Controls, " "), c.Title})
 			}
 			return report.Table(os.Stdout, []string{"ID", "SEVERITY", "SCOPE", "RESOURCE TYPE", "CONTROLS", "TITLE"}, rows)
 		},
@@ -111,7 +88,7 @@ func newChecksCoverageCmd() *cobra.Command {
 			if framework == "" {
 				return errors.New("--framework is required (" + strings.Join(check.Frameworks, ", ") + ")")
 			}
-			if err := checkFramework(framework); err != nil {
+			if err := check.ValidateFramework(framework); err != nil {
 				return err
 			}
 			cov := check.Coverage(framework)

@@ -2,36 +2,31 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/yagura-dev/yagura/internal/collect"
-	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/report"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
 func init() { subcommands = append(subcommands, newDiffCmd) }
 
-// Finding changes between two scans.
+// Finding changes between two scans (store.FindingChanges).
 const (
-	changeNew      = "new"
-	changeResolved = "resolved"
-	changeReopened = "reopened"
-	changeStale    = "stale" // still open, but its source could not look again
+	changeNew      = store.ChangeNew
+	changeResolved = store.ChangeResolved
+	changeReopened = store.ChangeReopened
+	changeStale    = store.ChangeStale
 )
 
 // findingChange is one finding that changed between the two scans, with its current state.
-type findingChange struct {
-	Change string `json:"change"`
-	Reason string `json:"reason,omitempty"`
-	*finding.Finding
-}
+type findingChange = store.FindingChange
 
 // diffResult is the JSON of `yagura diff`.
 type diffResult struct {
@@ -82,113 +77,29 @@ removed).`,
 	return cmd
 }
 
-// resolveScans picks the two scans to compare.
+// resolveScans picks the two scans to compare (store.ScanPair), with the CLI's exit code for
+// a reversed pair.
 func resolveScans(ctx context.Context, db *store.DB, from, to int64) (int64, int64, error) {
-	toScan, err := db.GetScan(ctx, to)
-	if err != nil {
-		return 0, 0, fmt.Errorf("scan --to: %w", err)
+	from, to, err := db.ScanPair(ctx, from, to)
+	var order *store.ScanOrderError
+	if errors.As(err, &order) {
+		return 0, 0, &exitError{code: 1, msg: err.Error()}
 	}
-	if from == 0 {
-		scans, err := db.Scans(ctx)
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, s := range scans { // newest first
-			if s.ID < toScan.ID && (s.Status == store.ScanComplete || s.Status == store.ScanPartial) {
-				from = s.ID
-				break
-			}
-		}
-		if from == 0 {
-			return 0, 0, fmt.Errorf("no finished scan before scan %d to compare with", toScan.ID)
-		}
-	} else if _, err := db.GetScan(ctx, from); err != nil {
-		return 0, 0, fmt.Errorf("scan --from: %w", err)
-	}
-	if from >= toScan.ID {
-		return 0, 0, &exitError{code: 1, msg: fmt.Sprintf("--from (%d) must be older than --to (%d)", from, toScan.ID)}
-	}
-	return from, toScan.ID, nil
+	return from, to, err
 }
 
-// computeDiff reads the finding events recorded by the scans after `from` up to `to` and
-// reduces each finding's events to its net change, then lists the resources that differ.
+// computeDiff reduces the finding events between the two scans to each finding's net change
+// (store.FindingChanges), then lists the resources that differ.
 func computeDiff(ctx context.Context, db *store.DB, from, to int64, resources bool) (*diffResult, error) {
 	from, to, err := resolveScans(ctx, db, from, to)
 	if err != nil {
 		return nil, err
 	}
-	res := &diffResult{From: from, To: to, Findings: []findingChange{}, Resources: []store.ResourceChange{}}
-	events, err := db.FindingEvents(ctx, "", from+1, to)
+	changes, err := db.FindingChanges(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}
-	type net struct{ change, reason string }
-	byID := map[string]*net{}
-	var order []string
-	for _, e := range events { // in scan order
-		n := byID[e.FindingID]
-		if n == nil {
-			n = &net{}
-			byID[e.FindingID] = n
-			order = append(order, e.FindingID)
-		}
-		switch e.Event {
-		case "new":
-			if e.Detail == string(finding.Fail) {
-				n.change, n.reason = changeNew, ""
-			}
-		case "reopened":
-			if n.change != changeNew {
-				n.change = changeReopened
-			}
-			n.reason = ""
-		case "resolved":
-			if n.change == changeNew {
-				n.change = "" // appeared and went away between the two scans
-			} else {
-				n.change, n.reason = changeResolved, e.Detail
-			}
-		case "stale":
-			if n.change == "" {
-				n.change, n.reason = changeStale, e.Detail
-			}
-		}
-	}
-	var ids []string
-	for _, id := range order {
-		if byID[id].change != "" {
-			ids = append(ids, id)
-		}
-	}
-	current := map[string]*finding.Finding{}
-	for chunk := range slices.Chunk(ids, 500) {
-		fs, err := db.Findings(ctx, store.FindingFilter{IDs: chunk})
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range fs {
-			current[f.ID] = f
-		}
-	}
-	for _, id := range ids {
-		f, n := current[id], byID[id]
-		if f == nil {
-			continue
-		}
-		// A stale finding that is not failing (a passing check that could not be re-run) is no news.
-		if n.change == changeStale && (f.Status != finding.Fail || f.Lifecycle == finding.LifecycleResolved) {
-			continue
-		}
-		res.Findings = append(res.Findings, findingChange{Change: n.change, Reason: n.reason, Finding: f})
-	}
-	rank := map[string]int{changeNew: 0, changeReopened: 1, changeResolved: 2, changeStale: 3}
-	slices.SortStableFunc(res.Findings, func(a, b findingChange) int {
-		if d := rank[a.Change] - rank[b.Change]; d != 0 {
-			return d
-		}
-		return int(b.Severity) - int(a.Severity)
-	})
+	res := &diffResult{From: from, To: to, Findings: changes, Resources: []store.ResourceChange{}}
 	if resources {
 		unseen, err := unseenIn(ctx, db, to)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -107,52 +106,8 @@ func newFindSub(use, short string, isCIDR bool) *cobra.Command {
 }
 
 func (f findFlags) query(arg string, isCIDR bool) (netsearch.Query, error) {
-	q := netsearch.Query{Mode: netsearch.ModeContains, Port: f.port, Protocol: strings.ToLower(f.protocol), Direction: strings.ToLower(f.direction)}
-	if isCIDR {
-		if !strings.Contains(arg, "/") {
-			return q, fmt.Errorf("invalid CIDR %q: want ADDRESS/LENGTH, e.g. 203.0.113.0/24 (for one address use `yagura find ip`)", arg)
-		}
-		r, err := netsearch.ParseCIDR(arg)
-		if err != nil {
-			return q, err
-		}
-		q.Range = r
-		switch {
-		case f.overlaps && f.within:
-			return q, fmt.Errorf("--overlaps and --within exclude each other")
-		case f.overlaps:
-			q.Mode = netsearch.ModeOverlaps
-		case f.within:
-			q.Mode = netsearch.ModeWithin
-		}
-	} else {
-		if strings.Contains(arg, "/") {
-			return q, fmt.Errorf("invalid IP address %q: for a CIDR use `yagura find cidr`", arg)
-		}
-		a, err := netsearch.ParseAddr(arg)
-		if err != nil {
-			return q, err
-		}
-		r, _ := netsearch.ParseCIDR(a.String())
-		q.Range = r
-	}
-	switch q.Protocol {
-	case "tcp", "udp", "icmp", "all":
-	default:
-		return q, fmt.Errorf("--protocol %q: want tcp, udp, icmp or all", f.protocol)
-	}
-	switch q.Direction {
-	case "", netsearch.Ingress, netsearch.Egress:
-	default:
-		return q, fmt.Errorf("--direction %q: want ingress or egress", f.direction)
-	}
-	if q.Port < -1 || q.Port > 65535 {
-		return q, fmt.Errorf("--port %d: want 0-65535", q.Port)
-	}
-	if q.Port >= 0 && q.Protocol == "icmp" {
-		return q, fmt.Errorf("--port applies to tcp and udp, not icmp")
-	}
-	return q, nil
+	return netsearch.ParseQuery(arg, isCIDR, netsearch.QueryOptions{Port: f.port, Protocol: f.protocol, Direction: f.direction,
+		Overlaps: f.overlaps, Within: f.within})
 }
 
 func printMatches(w io.Writer, ms []netsearch.Match) error {
@@ -163,26 +118,8 @@ func printMatches(w io.Writer, ms []netsearch.Match) error {
 	header := []string{"ACCOUNT", "REGION", "KIND", "RESOURCE", "NAME", "DIR", "PROTO", "PORTS", "RULE", "ACTION", "MATCHED", "NOTE"}
 	rows := make([][]string, 0, len(ms))
 	for _, m := range ms {
-		action := m.Action
-		if m.Verdict != "" {
-			action = m.Verdict
-		}
-		var notes []string
-		for _, e := range m.Shadowed {
-			notes = append(notes, fmt.Sprintf("shadows rule %d %s %s (decided by %d)", e.RuleNumber, e.Action, e.CIDR, e.ShadowedBy))
-		}
-		for _, e := range m.Also {
-			notes = append(notes, fmt.Sprintf("also rule %d %s %s %s %s", e.RuleNumber, e.Action, e.Protocol, e.Ports, e.CIDR))
-		}
-		if m.Kind == netsearch.KindBucketPolicy && m.Description != "" {
-			notes = append(notes, m.Effect+" "+m.Description)
-		}
-		rule := m.Rule
-		if m.RuleNumber != 0 && m.Kind == netsearch.KindNetworkACL {
-			rule = "rule " + strconv.Itoa(m.RuleNumber)
-		}
 		rows = append(rows, []string{m.AccountID, m.Region, m.Kind, m.ResourceARN, m.ResourceName, m.Direction, m.Protocol, m.Ports,
-			rule, action, m.MatchDetail, strings.Join(notes, "; ")})
+			m.RuleLabel(), m.Decision(), m.MatchDetail, strings.Join(m.Notes(), "; ")})
 	}
 	return report.Table(w, header, rows)
 }

@@ -37,20 +37,9 @@ runs as and what they reach, and the attack paths through it.`,
 			if err != nil {
 				return err
 			}
-			g, fails, env, err := risk.Load(ctx, db, sc.ID)
+			rep, err := risk.PathReport(ctx, db, sc.ID, args[0])
 			if err != nil {
 				return err
-			}
-			id, ok := g.Find(args[0])
-			if !ok {
-				return fmt.Errorf("no resource %q in scan %d", args[0], sc.ID)
-			}
-			a := risk.Analyze(g, fails, env, risk.DefaultWeights)
-			rep := a.Describe(id)
-			for _, f := range fails {
-				if f.CheckID == risk.CheckAttackPath && (f.ResourceARN == rep.Resource || strings.Contains(string(f.Evidence), `"`+rep.Resource+`"`)) {
-					rep.AttackPaths = append(rep.AttackPaths, f.ID+" "+f.Title)
-				}
 			}
 			if format == report.FormatJSON {
 				return report.JSON(os.Stdout, rep)

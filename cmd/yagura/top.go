@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/report"
 	"github.com/yagura-dev/yagura/internal/risk"
 	"github.com/yagura-dev/yagura/internal/scan"
@@ -86,10 +85,7 @@ func init() {
 }
 
 // topItem is one entry of the ranked queue.
-type topItem struct {
-	Rank int `json:"rank"`
-	*finding.Finding
-}
+type topItem = store.RankedFinding
 
 func newTopCmd() *cobra.Command {
 	var n int
@@ -124,14 +120,9 @@ from their own --risk-weights, else $` + riskWeightsEnv + `.`,
 					return err
 				}
 			}
-			fs, err := db.Findings(ctx, store.FindingFilter{Statuses: []string{string(finding.Fail)}, Accounts: splitList(accounts),
-				Lifecycles: []string{finding.LifecycleNew, finding.LifecycleOpen}, OrderByRisk: true, Limit: n})
+			items, err := db.RiskQueue(ctx, splitList(accounts), n, 0)
 			if err != nil {
 				return err
-			}
-			items := make([]topItem, len(fs))
-			for i, f := range fs {
-				items[i] = topItem{Rank: i + 1, Finding: f}
 			}
 			if format == report.FormatJSON {
 				return report.JSON(os.Stdout, items)
@@ -158,7 +149,7 @@ func printTop(w io.Writer, items []topItem) error {
 			score, reason = r.Score, r.Reason
 			var short []string
 			for _, p := range r.Path {
-				short = append(short, shortRef(p))
+				short = append(short, risk.ShortRef(p))
 			}
 			path = strings.Join(short, " → ")
 		}
@@ -172,12 +163,4 @@ func printTop(w io.Writer, items []topItem) error {
 		}
 	}
 	return nil
-}
-
-// shortRef shows the last part of an ARN (the resource id or name).
-func shortRef(arn string) string {
-	if i := strings.LastIndexAny(arn, "/:"); i >= 0 && i < len(arn)-1 {
-		return arn[i+1:]
-	}
-	return arn
 }

@@ -276,6 +276,7 @@ func (db *DB) FinalizeFindings(ctx context.Context, scanID int64) error {
 type FindingFilter struct {
 	Statuses     []string // PASS, FAIL, ERROR
 	MinSeverity  finding.Severity
+	Severities   []finding.Severity // exactly one of these (the CLI's --severity high, without +)
 	Accounts     []string
 	Regions      []string
 	Control      string // framework:id
@@ -313,6 +314,12 @@ func (f FindingFilter) where() (string, []any) {
 	if f.MinSeverity > 0 {
 		conds = append(conds, `severity >= ?`)
 		args = append(args, int(f.MinSeverity))
+	}
+	if len(f.Severities) > 0 {
+		conds = append(conds, `severity IN (`+strings.TrimSuffix(strings.Repeat("?,", len(f.Severities)), ",")+`)`)
+		for _, s := range f.Severities {
+			args = append(args, int(s))
+		}
 	}
 	if f.Control != "" {
 		conds = append(conds, `EXISTS (SELECT 1 FROM json_each(findings.controls) WHERE json_each.value = ?)`)

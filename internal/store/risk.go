@@ -50,3 +50,26 @@ func (db *DB) SetRisks(ctx context.Context, risks map[string]*finding.Risk) erro
 	}
 	return nil
 }
+
+// RiskQueue is the ranked risk queue of `yagura top` and the dashboard: the failing findings
+// that are still open (new or open), highest risk score first, optionally of some accounts.
+func (db *DB) RiskQueue(ctx context.Context, accounts []string, limit, offset int) ([]RankedFinding, error) {
+	fs, err := db.Findings(ctx, RiskQueueFilter(accounts, limit, offset))
+	items := make([]RankedFinding, len(fs))
+	for i, f := range fs {
+		items[i] = RankedFinding{Rank: offset + i + 1, Finding: f}
+	}
+	return items, err
+}
+
+// RankedFinding is one entry of the risk queue: its rank (1 = worst) and the finding.
+type RankedFinding struct {
+	Rank int `json:"rank"`
+	*finding.Finding
+}
+
+// RiskQueueFilter is the filter of the risk queue (for counting it with CountFindings).
+func RiskQueueFilter(accounts []string, limit, offset int) FindingFilter {
+	return FindingFilter{Statuses: []string{string(finding.Fail)}, Accounts: accounts,
+		Lifecycles: []string{finding.LifecycleNew, finding.LifecycleOpen}, OrderByRisk: true, Limit: limit, Offset: offset}
+}

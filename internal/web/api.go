@@ -18,6 +18,12 @@ func (s *Server) apiRoutes() {
 	s.mux.HandleFunc("GET /api/v1/findings", s.api(s.apiFindings))
 	s.mux.HandleFunc("GET /api/v1/findings/{id}", s.api(s.apiFinding))
 	s.mux.HandleFunc("GET /api/v1/resources/{arn...}", s.api(s.apiResource))
+	s.mux.HandleFunc("GET /api/v1/risks", s.api(s.apiRisks))
+	s.mux.HandleFunc("GET /api/v1/risks/{id}", s.api(s.apiRisk))
+	s.mux.HandleFunc("GET /api/v1/path/{resource...}", s.api(s.apiPath))
+	s.mux.HandleFunc("GET /api/v1/search", s.api(s.apiSearch))
+	s.mux.HandleFunc("GET /api/v1/checks", s.api(s.apiChecks))
+	s.mux.HandleFunc("GET /api/v1/checks/{id}", s.api(s.apiCheck))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API route")
 	})

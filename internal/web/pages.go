@@ -49,6 +49,10 @@ func loadTemplates() error {
 			},
 			"sevclass": func(s finding.Severity) string { return "sev-" + strings.ToLower(s.String()) },
 			"pageURL":  pageURL,
+			"riskURL":  riskURL,
+			"checkURL": func(id string) string { return localURL("/checks/" + url.PathEscape(id)) },
+			"list":     func(v ...string) []string { return v },
+			"pathURL":  pathURL,
 		}).ParseFS(templateFS, "templates/*.html")
 	})
 	return tmplErr
@@ -69,6 +73,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /resources/{arn...}", s.page(s.resource))
 	s.mux.HandleFunc("GET /scans", s.page(s.scans))
 	s.mux.HandleFunc("GET /coverage", s.page(s.coverage))
+	s.mux.HandleFunc("GET /risks", s.page(s.risks))
+	s.mux.HandleFunc("GET /risks/{id}", s.page(s.riskDetail))
+	s.mux.HandleFunc("GET /path/{resource...}", s.page(s.path))
+	s.mux.HandleFunc("GET /search", s.page(s.search))
+	s.mux.HandleFunc("GET /checks", s.page(s.checks))
+	s.mux.HandleFunc("GET /checks/{id}", s.page(s.checkDetail))
 	s.apiRoutes()
 }
 
@@ -144,14 +154,7 @@ func resourceURL(arn string) string {
 }
 
 // pageURL is the current findings query at another offset.
-func pageURL(q url.Values, offset int) string {
-	v := url.Values{}
-	for k, vals := range q {
-		v[k] = vals
-	}
-	v.Set("offset", strconv.Itoa(offset))
-	return localURL("/findings?" + v.Encode())
-}
+func pageURL(q url.Values, offset int) string { return listURL("/findings", q, offset) }
 
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
@@ -220,30 +223,6 @@ type heatCell struct {
 	Count    int64
 }
 
-// failCounts counts FAIL findings by account and severity in one grouped query: the overview
-// must stay fast with 100k findings, and one count per cell would be accounts × 5 scans.
-func (s *Server) failCounts(ctx context.Context) (map[string]map[finding.Severity]int64, error) {
-	rows, err := s.db.SQL.QueryContext(ctx, `SELECT account_id, severity, count(*) FROM findings WHERE status = 'FAIL' GROUP BY account_id, severity`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]map[finding.Severity]int64{}
-	for rows.Next() {
-		var acct string
-		var sev int
-		var n int64
-		if err := rows.Scan(&acct, &sev, &n); err != nil {
-			return nil, err
-		}
-		if out[acct] == nil {
-			out[acct] = map[finding.Severity]int64{}
-		}
-		out[acct][finding.Severity(sev)] += n
-	}
-	return out, rows.Err()
-}
-
 func (s *Server) overview(r *http.Request) (string, map[string]any, error) {
 	ctx := r.Context()
 	data := map[string]any{"Title": "Overview", "Severities": severities}
@@ -259,7 +238,7 @@ func (s *Server) overview(r *http.Request) (string, map[string]any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	counts, err := s.failCounts(ctx)
+	counts, err := s.db.FailCounts(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -308,16 +287,12 @@ func (s *Server) overview(r *http.Request) (string, map[string]any, error) {
 	}
 	data["Tasks"] = len(cov)
 	data["Gaps"] = gaps
-	// Both lists pick ids with a query that walks an index and stops after 20 rows, then load
-	// those findings: filtering by lifecycle through FindingFilter sorts every failing finding.
-	newest, err := s.findingsByQuery(ctx, `SELECT id FROM findings WHERE status = 'FAIL' AND lifecycle = 'new'
-		ORDER BY severity DESC LIMIT 20`)
+	newest, err := s.db.NewestFailing(ctx, 20)
 	if err != nil {
 		return "", nil, err
 	}
 	// Newly resolved: resolved by the latest scan, as its history says.
-	resolved, err := s.findingsByQuery(ctx, `SELECT finding_id FROM finding_events WHERE scan_id = ? AND event = 'resolved'
-		ORDER BY rowid DESC LIMIT 20`, sc.ID)
+	resolved, err := s.db.ResolvedIn(ctx, sc.ID, 20)
 	if err != nil {
 		return "", nil, err
 	}
@@ -347,7 +322,7 @@ const (
 )
 
 // parseFindingQuery reads the query parameters that mirror `yagura findings`: status, severity
-// (minimum; "high" and "high+" both mean high and above), account, region, control, check,
+// ("high" exactly, "high+" high and above), account, region, control, check,
 // source, resource, lifecycle, plus limit and offset. Lists may repeat or be comma-separated.
 func parseFindingQuery(q url.Values) (store.FindingFilter, error) {
 	list := func(k string) []string {
@@ -378,12 +353,20 @@ func parseFindingQuery(q url.Values) (store.FindingFilter, error) {
 			return f, badRequest{fmt.Sprintf("lifecycle %q: want new, open or resolved", lc)}
 		}
 	}
-	if v := strings.TrimSuffix(strings.TrimSpace(q.Get("severity")), "+"); v != "" {
-		sev, err := finding.ParseSeverity(v)
-		if err != nil {
-			return f, badRequest{"severity: " + err.Error()}
+	// As `yagura findings --severity`: "high" is exactly high, "high+" high and above; several
+	// exact severities may be listed.
+	// A "+" typed into a URL arrives decoded as a space: "severity=high+" means high and above.
+	for _, v := range q["severity"] {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimLeft(p, " ")
+			if p == "" {
+				continue
+			}
+			atLeast := strings.HasSuffix(p, "+") || strings.HasSuffix(p, " ")
+			if err := addSeverity(&f, strings.TrimRight(p, "+ "), atLeast); err != nil {
+				return f, err
+			}
 		}
-		f.MinSeverity = sev
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -400,6 +383,19 @@ func parseFindingQuery(q url.Values) (store.FindingFilter, error) {
 		f.Offset = n
 	}
 	return f, nil
+}
+
+func addSeverity(f *store.FindingFilter, name string, atLeast bool) error {
+	sev, err := finding.ParseSeverity(name)
+	if err != nil {
+		return badRequest{"severity: " + err.Error()}
+	}
+	if atLeast {
+		f.MinSeverity = max(f.MinSeverity, sev)
+	} else {
+		f.Severities = append(f.Severities, sev)
+	}
+	return nil
 }
 
 func (s *Server) findings(r *http.Request) (string, map[string]any, error) {
@@ -620,26 +616,4 @@ func (s *Server) handleUnmute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, localURL("/findings/"+url.PathEscape(id)), http.StatusSeeOther)
-}
-
-// findingsByQuery loads the findings whose ids a query returns, in the store's order.
-func (s *Server) findingsByQuery(ctx context.Context, q string, args ...any) ([]*finding.Finding, error) {
-	rows, err := s.db.SQL.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	return s.db.Findings(ctx, store.FindingFilter{IDs: ids})
 }

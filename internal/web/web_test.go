@@ -299,13 +299,22 @@ func TestAPI(t *testing.T) {
 		Total, Limit, Offset int
 		Findings             []finding.Finding
 	}
-	decode("/api/v1/findings?status=FAIL&severity=high&limit=1", &fl)
+	decode("/api/v1/findings?status=FAIL&severity=high%2B&limit=1", &fl)
 	if fl.Total != 2 || fl.Limit != 1 || len(fl.Findings) != 1 || fl.Findings[0].ID != "f-hostile" {
 		t.Errorf("findings high+ limit 1: %+v", fl)
 	}
-	decode("/api/v1/findings?status=FAIL&severity=high&limit=1&offset=1", &fl)
+	decode("/api/v1/findings?status=FAIL&severity=high+&limit=1&offset=1", &fl)
 	if len(fl.Findings) != 1 || fl.Findings[0].ID != "f-ssh" {
 		t.Errorf("findings page 2: %+v", fl)
+	}
+	// Without "+", a severity is exact (as `yagura findings --severity high`); several may be listed.
+	decode("/api/v1/findings?status=FAIL&severity=high", &fl)
+	if fl.Total != 1 || fl.Findings[0].ID != "f-ssh" {
+		t.Errorf("findings exactly high: %+v", fl)
+	}
+	decode("/api/v1/findings?status=FAIL&severity=low,critical", &fl)
+	if fl.Total != 2 || fl.Findings[0].ID != "f-hostile" || fl.Findings[1].ID != "f-hostile-sg" {
+		t.Errorf("findings low or critical: %+v", fl)
 	}
 	decode("/api/v1/findings?account="+acctB+","+acctA+"&status=fail", &fl)
 	if fl.Total != 3 {
@@ -494,7 +503,7 @@ func TestCSRF(t *testing.T) {
 // field (account name, email, tags, resource name, ARN, config, finding title, detail,
 // evidence, coverage reason) and checks each page that shows them.
 func TestHostileValuesRenderInert(t *testing.T) {
-	ts := newTestServer(t, fixture(t), "")
+	ts := newTestServer(t, richFixture(t), "")
 	c := client(t)
 	pages := map[string]string{ // path → an escaped form the page must show
 		"/":                          "&lt;script&gt;alert(1)&lt;/script&gt;",
@@ -508,6 +517,16 @@ func TestHostileValuesRenderInert(t *testing.T) {
 		"/resources/" + url.PathEscape(sgARN):              "&lt;img src=x onerror=alert(1)&gt;",
 		"/coverage":                                        "AccessDenied &#34;&gt;&lt;img src=x onerror=alert(1)&gt;",
 		"/findings?resource=" + url.QueryEscape(hostileSG): "&lt;img src=x onerror=alert(1)&gt;",
+		"/risks":                                      "Bucket readable by everyone &lt;script&gt;alert(1)&lt;/script&gt;",
+		"/risks?account=" + acctB:                     "&lt;script&gt;alert(1)&lt;/script&gt;",
+		"/risks/f-path":                               "tcp/22 from 0.0.0.0/0 &#34;&gt;&lt;img src=x onerror=alert(1)&gt;",
+		"/risks/f-public":                             "internet-exposed; data &#34;&gt;&lt;img src=x onerror=alert(1)&gt;",
+		"/path/" + url.PathEscape(hostileSG):          "Path of &#34;&gt;&lt;img src=x onerror=alert(1)&gt;",
+		"/path/" + url.PathEscape(hostileURL):         "javascript:alert(1)",
+		"/checks":                                     "Hostile &lt;script&gt;alert(1)&lt;/script&gt;",
+		"/checks/zz.hostile":                          "&lt;script&gt;alert(1)&lt;/script&gt;",
+		"/search?q=203.0.113.7":                       "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>",
+		"/search?q=" + url.QueryEscape(hostileScript): "&lt;script&gt;alert(1)&lt;/script&gt;",
 	}
 	hrefJS := regexp.MustCompile(`(?i)(href|src|action)\s*=\s*["']?\s*javascript:`)
 	for p, escaped := range pages {
