@@ -116,6 +116,32 @@ func TestDashboardInChromium(t *testing.T) {
 			if crit := countExactly(t, db, store.FindingFilter{Statuses: []string{"FAIL"}}, finding.Critical); crit == 0 || sum == 0 {
 				t.Errorf("the demo's planted weaknesses gave %d failing findings, %d critical", sum, crit)
 			}
+			// Coverage gaps: every collection that did not succeed, as the database records them.
+			cov, err := db.CoverageOf(ctx, scanID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gaps []string
+			for _, c := range cov {
+				if c.Status != store.CoverageOK {
+					gaps = append(gaps, c.AccountID+" "+c.Region+" "+c.Collector+" "+c.Status)
+				}
+			}
+			want := fmt.Sprintf("Coverage gaps (%d of %d tasks)", len(gaps), len(cov))
+			if h := d.texts("main h2"); !slices.Contains(h, want) {
+				t.Errorf("overview headings %q lack %q", h, want)
+			}
+			var shown []string
+			for _, r := range d.sectionRows("Coverage gaps") {
+				if len(r) == 5 {
+					shown = append(shown, strings.Join(r[:4], " "))
+				}
+			}
+			slices.Sort(gaps)
+			slices.Sort(shown)
+			if !slices.Equal(gaps, shown) {
+				t.Errorf("overview lists the gaps %q, the database %q", shown, gaps)
+			}
 			d.shot("02-overview")
 		}},
 		{"account drill-down", func(t *testing.T) {
@@ -178,6 +204,62 @@ func TestDashboardInChromium(t *testing.T) {
 			}
 			d.shot("04-findings-critical")
 		}},
+		{"attack path", func(t *testing.T) {
+			d.t = t
+			d.navigate("/")
+			d.click(`nav a[href="/risks"]`)
+			if d.location().Path != "/risks" || d.count(`#risk-queue`) != 1 {
+				t.Fatalf("the top risks link led to %s", d.location())
+			}
+			// The queue is the database's ranking, and the planted path heads it.
+			top, err := db.Findings(ctx, store.FindingFilter{Statuses: []string{"FAIL"}, OrderByRisk: true, Limit: 1})
+			if err != nil || len(top) == 0 {
+				t.Fatalf("no ranked finding: %v", err)
+			}
+			first := d.attr(`#risk-queue tbody tr:first-child a.risk-link`, "href")
+			if first != "/risks/"+url.PathEscape(top[0].ID) {
+				t.Errorf("first risk links to %q, the database ranks %s (%q) first", first, top[0].ID, top[0].Title)
+			}
+			web1 := org.Planted["instance-imdsv1-public-admin"]
+			bucket := org.Planted["bucket-confidential"]
+			if title := d.text(`#risk-queue tbody tr:first-child a.risk-link`); !strings.Contains(title, "web-1") || !strings.Contains(title, "web-admin") || !strings.Contains(title, bucket) {
+				t.Errorf("first risk %q is not the path web-1 → web-admin → %s", title, bucket)
+			}
+			d.shot("05-top-risks")
+			d.click(`#risk-queue tbody tr:first-child a.risk-link`)
+			if d.count(`svg#attack-path`) != 1 {
+				t.Fatalf("%s draws no svg#attack-path", d.location())
+			}
+			// The graph's nodes, left to right: the internet, the network hops to web-1 (through
+			// the planted SSH-from-anywhere group), web-1, its role web-admin, the bucket.
+			nodes := eval[[]string](d, `() => Array.from(document.querySelectorAll("svg#attack-path g.node"), g => g.dataset.id)`, nil)
+			chain := []string{"internet",
+				fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", top[0].Region, prod, org.Planted["sg-ssh-world"]),
+				fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", top[0].Region, prod, web1),
+				fmt.Sprintf("arn:aws:iam::%s:role/web-admin", prod),
+				"arn:aws:s3:::" + bucket}
+			at := -1
+			for _, n := range chain {
+				i := slices.Index(nodes, n)
+				if i <= at {
+					t.Errorf("attack path nodes %q lack %s after %v", nodes, n, chain[:slices.Index(chain, n)])
+					break
+				}
+				at = i
+			}
+			if len(nodes) == 0 || nodes[0] != "internet" || nodes[len(nodes)-1] != chain[len(chain)-1] {
+				t.Errorf("the attack path does not run from the internet to the bucket: %q", nodes)
+			}
+			// A path is a chain: one edge into every node but the first, and the hop list below the
+			// graph names the same resources in the same order.
+			if n := d.count(`svg#attack-path g.edge`); n != len(nodes)-1 {
+				t.Errorf("%d edges between %d nodes", n, len(nodes))
+			}
+			if hops := d.texts(`#path-hops li > .arn`); !slices.Equal(hops, nodes) {
+				t.Errorf("hop list %q differs from the graph %q", hops, nodes)
+			}
+			d.shot("06-attack-path")
+		}},
 		{"mute a finding", func(t *testing.T) {
 			d.t = t
 			d.navigate("/findings?" + url.Values{"account": {prod}, "status": {"FAIL"}, "severity": {"high"}}.Encode())
@@ -216,14 +298,14 @@ func TestDashboardInChromium(t *testing.T) {
 			if err != nil || m == nil || m.Reason != reason || m.Expires == nil || m.Expires.Format("2006-01-02") != expires {
 				t.Fatalf("stored mute %+v (%v)", m, err)
 			}
-			d.shot("05-finding-muted")
+			d.shot("07-finding-muted")
 			// The findings list marks it muted.
 			d.navigate("/findings?" + url.Values{"account": {prod}, "status": {"FAIL"}, "severity": {"high"}}.Encode())
 			sel := fmt.Sprintf(`table.findings tbody tr:has(a[href=%q]) span.muted`, page)
 			if d.count(sel) != 1 || d.attr(sel, "title") != reason {
 				t.Errorf("the findings list does not mark %s muted", id)
 			}
-			d.shot("06-findings-with-muted")
+			d.shot("08-findings-with-muted")
 		}},
 	}
 	for _, s := range steps {
@@ -376,13 +458,26 @@ func (d *driver) attr(sel, name string) string {
 // rows are the cell texts of the body rows of the first table matching sel.
 func (d *driver) rows(sel string) [][]string {
 	d.t.Helper()
-	out := eval[[][]string](d, `s => { const t = document.querySelector(s); return t ? Array.from(t.tBodies[0].rows, r => Array.from(r.cells, c => c.textContent)) : [] }`, sel)
+	return d.tableRows(`s => document.querySelector(s)`, sel)
+}
+
+// tableRows are the cell texts of the body rows of the table a JavaScript function of arg finds.
+func (d *driver) tableRows(find string, arg any) [][]string {
+	d.t.Helper()
+	out := eval[[][]string](d, `a => { const t = (`+find+`)(a); return t ? Array.from(t.tBodies[0].rows, r => Array.from(r.cells, c => c.textContent)) : [] }`, arg)
 	for _, r := range out {
 		for i := range r {
 			r[i] = strings.TrimSpace(spaces.ReplaceAllString(r[i], " "))
 		}
 	}
 	return out
+}
+
+// sectionRows are the cell texts of the body rows of the table in the section whose heading
+// starts with heading.
+func (d *driver) sectionRows(heading string) [][]string {
+	d.t.Helper()
+	return d.tableRows(`h => { const s = Array.from(document.querySelectorAll("section")).find(s => s.querySelector("h2")?.textContent.startsWith(h)); return s && s.querySelector("table") }`, heading)
 }
 
 // findingRows are the rows of the findings table, without the "No findings." placeholder.
