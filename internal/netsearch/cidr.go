@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/yagura-dev/yagura/internal/store"
 )
 
 // Range is a normalized CIDR: masked (host bits cleared), IPv4-mapped IPv6 written as IPv4.
@@ -121,4 +123,22 @@ func (r Range) Overlaps(o Range) bool {
 // Contains reports whether r contains the whole of o.
 func (r Range) Contains(o Range) bool {
 	return r.Family() == o.Family() && r.Bits() <= o.Bits() && r.Prefix.Contains(o.Prefix.Addr())
+}
+
+// ruleRange is the range of a stored rule, rebuilt from its network start and prefix length: a
+// query classifies thousands of rules, and parsing each rule's CIDR text again cost more than
+// reading it. False for a rule without a range (Family 0).
+func ruleRange(r *store.NetRule) (Range, bool) {
+	if len(r.Start) != 16 || (r.Family != 4 && r.Family != 6) {
+		return Range{}, false
+	}
+	a := netip.AddrFrom16([16]byte(r.Start))
+	if r.Family == 4 {
+		a = a.Unmap()
+	}
+	p := netip.PrefixFrom(a, r.PrefixLen)
+	if !p.IsValid() {
+		return Range{}, false
+	}
+	return Range{Prefix: p}, true
 }

@@ -2,8 +2,9 @@ package netsearch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -118,11 +119,11 @@ func portsText(r *store.NetRule) string {
 	case protocolName(r.Protocol) == "all" || (r.FromPort < 0 && r.ToPort < 0):
 		return "all"
 	case protocolName(r.Protocol) == "icmp" || protocolName(r.Protocol) == "icmpv6":
-		return fmt.Sprintf("type %d code %d", r.FromPort, r.ToPort)
+		return "type " + strconv.Itoa(r.FromPort) + " code " + strconv.Itoa(r.ToPort)
 	case r.FromPort == r.ToPort:
 		return strconv.Itoa(r.FromPort)
 	}
-	return fmt.Sprintf("%d-%d", r.FromPort, r.ToPort)
+	return strconv.Itoa(r.FromPort) + "-" + strconv.Itoa(r.ToPort)
 }
 
 // trafficMatches reports whether the rule applies to the queried protocol and port. Protocol
@@ -196,13 +197,13 @@ func (q Query) classify(r *store.NetRule) (matched, detail string) {
 	if r.Family == 0 {
 		return MatchUnresolved, "unresolved prefix list " + r.PrefixListID + ": " + r.Note
 	}
-	rg, err := ParseCIDR(r.CIDR)
-	if err != nil {
+	rg, ok := ruleRange(r)
+	if !ok {
 		return MatchContains, r.CIDR
 	}
 	switch {
 	case r.PrefixListID != "":
-		return MatchPrefixList, fmt.Sprintf("prefix-list %s entry %s", r.PrefixListID, rg)
+		return MatchPrefixList, "prefix-list " + r.PrefixListID + " entry " + rg.String()
 	case rg.Bits() == 0:
 		return MatchInternet, "internet " + rg.String()
 	case rg.Prefix == q.Range.Prefix:
@@ -213,14 +214,36 @@ func (q Query) classify(r *store.NetRule) (matched, detail string) {
 	return MatchWithin, "within " + q.Range.String() + ": " + rg.String()
 }
 
-func (q Query) newMatch(r *store.NetRule) Match {
+// classCache remembers the last classification: the rules of one CIDR arrive together and share
+// their stored range, and thousands of 0.0.0.0/0 rules would otherwise each format the same text.
+type classCache struct {
+	start           *byte
+	prefixLen       int
+	prefixList      string
+	matched, detail string
+}
+
+func (c *classCache) classify(q Query, r *store.NetRule) (matched, detail string) {
+	if c == nil || len(r.Start) == 0 {
+		return q.classify(r)
+	}
+	if c.start != &r.Start[0] || c.prefixLen != r.PrefixLen || c.prefixList != r.PrefixListID {
+		c.start, c.prefixLen, c.prefixList = &r.Start[0], r.PrefixLen, r.PrefixListID
+		c.matched, c.detail = q.classify(r)
+	}
+	return c.matched, c.detail
+}
+
+func (q Query) newMatch(r *store.NetRule) Match { return q.newMatchCached(r, nil) }
+
+func (q Query) newMatchCached(r *store.NetRule, c *classCache) Match {
 	m := Match{
 		AccountID: r.AccountID, Region: r.Region, ResourceARN: r.ResourceARN, ResourceName: r.ResourceName,
 		ResourceType: r.ResourceType, Kind: r.Kind, Direction: r.Direction, Protocol: protocolName(r.Protocol),
 		Ports: portsText(r), RuleID: r.RuleID, Action: r.Action, CIDR: r.CIDR, PrefixListID: r.PrefixListID,
 		Description: r.Description, rule: r,
 	}
-	m.Matched, m.MatchDetail = q.classify(r)
+	m.Matched, m.MatchDetail = c.classify(q, r)
 	switch r.Kind {
 	case KindSecurityGroup:
 		m.Rule = r.RuleID
@@ -275,8 +298,11 @@ func Search(ctx context.Context, src Source, q Query) ([]Match, error) {
 	if q.Mode == "" {
 		q.Mode = ModeContains
 	}
-	var out []Match
-	acls := map[string][]*store.NetRule{}
+	// Rules are gathered first and the matches built once their number is known: a query can
+	// match thousands of rules, and growing a slice of large Match structs dominated its cost.
+	var rules []*store.NetRule
+	type aclKey struct{ arn, direction string }
+	acls := map[aclKey][]*store.NetRule{}
 	err := src.Candidates(ctx, q, func(r *store.NetRule) error {
 		if r.Kind == KindBucketPolicy && r.Condition == CondNotIpAddress {
 			return nil // judged below, from all of the statement's CIDRs
@@ -285,25 +311,55 @@ func Search(ctx context.Context, src Source, q Query) ([]Match, error) {
 			return nil
 		}
 		if r.Kind == KindNetworkACL && q.Mode == ModeContains {
-			k := r.ResourceARN + "|" + r.Direction
+			k := aclKey{r.ResourceARN, r.Direction}
 			acls[k] = append(acls[k], r)
 			return nil
 		}
-		out = append(out, q.newMatch(r))
+		rules = append(rules, r)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, entries := range acls {
-		out = append(out, q.evaluateACL(entries))
-	}
-	notIP, err := q.notIPMatches(ctx, src)
+	stmts, err := q.notIPStatements(ctx, src)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, notIP...)
-	sortMatches(out)
+	// The few evaluated matches (ACL decisions, NotIpAddress statements) are built first; the
+	// matches of single rules are built straight into their sorted place.
+	built := make([]Match, 0, len(acls)+len(stmts))
+	for _, entries := range acls {
+		built = append(built, q.evaluateACL(entries))
+	}
+	built = q.appendNotIPMatches(built, stmts)
+	n := len(rules) + len(built)
+	// order[i] < len(rules): rules[order[i]]; else built[order[i]-len(rules)]. Ties keep this
+	// order (stable).
+	ruleAt := func(i int32) *store.NetRule {
+		if int(i) < len(rules) {
+			return rules[i]
+		}
+		return built[int(i)-len(rules)].rule
+	}
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		if c := compareRules(ruleAt(i), ruleAt(j)); c != 0 {
+			return c
+		}
+		return cmp.Compare(i, j)
+	})
+	out := make([]Match, n)
+	var cache classCache
+	for i, k := range order {
+		if int(k) < len(rules) {
+			out[i] = q.newMatchCached(rules[k], &cache)
+		} else {
+			out[i] = built[int(k)-len(rules)]
+		}
+	}
 	return out, nil
 }
 
@@ -350,31 +406,32 @@ func (q Query) evaluateACL(entries []*store.NetRule) Match {
 	return m
 }
 
-// notIPMatches judges every NotIpAddress statement: it applies to the addresses outside all of
-// its CIDRs. A query outside them all is subject to the statement (a Deny denies it); one
-// inside a CIDR is excepted from it.
-func (q Query) notIPMatches(ctx context.Context, src Source) ([]Match, error) {
-	type stmt struct {
-		rules     []*store.NetRule
-		contained *store.NetRule
-		overlaps  bool
-	}
-	var order []string
-	stmts := map[string]*stmt{}
+// notIPStmt is one NotIpAddress statement: its CIDRs, and the first that contains the query.
+type notIPStmt struct {
+	rules     []*store.NetRule
+	contained *store.NetRule
+	overlaps  bool
+}
+
+// notIPStatements gathers every NotIpAddress statement, in the order the source gives them.
+func (q Query) notIPStatements(ctx context.Context, src Source) ([]*notIPStmt, error) {
+	type key struct{ arn, rule string }
+	var order []*notIPStmt
+	stmts := map[key]*notIPStmt{}
 	err := src.NotIPRules(ctx, func(r *store.NetRule) error {
 		if !q.trafficMatches(r) {
 			return nil
 		}
-		k := r.ResourceARN + "|" + r.RuleID
+		k := key{r.ResourceARN, r.RuleID}
 		s := stmts[k]
 		if s == nil {
-			s = &stmt{}
+			s = &notIPStmt{}
 			stmts[k] = s
-			order = append(order, k)
+			order = append(order, s)
 		}
 		s.rules = append(s.rules, r)
-		rg, err := ParseCIDR(r.CIDR)
-		if err != nil || rg.Family() != q.Range.Family() {
+		rg, ok := ruleRange(r)
+		if !ok || rg.Family() != q.Range.Family() {
 			return nil
 		}
 		if rg.Contains(q.Range) && s.contained == nil {
@@ -384,12 +441,14 @@ func (q Query) notIPMatches(ctx context.Context, src Source) ([]Match, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	var out []Match
-	for _, k := range order {
-		s := stmts[k]
+	return order, err
+}
+
+// appendNotIPMatches judges every NotIpAddress statement: it applies to the addresses outside
+// all of its CIDRs. A query outside them all is subject to the statement (a Deny denies it); one
+// inside a CIDR is excepted from it.
+func (q Query) appendNotIPMatches(out []Match, stmts []*notIPStmt) []Match {
+	for _, s := range stmts {
 		cidrs := make([]string, len(s.rules))
 		for i, r := range s.rules {
 			cidrs[i] = r.CIDR
@@ -419,52 +478,49 @@ func (q Query) notIPMatches(ctx context.Context, src Source) ([]Match, error) {
 			out = append(out, m)
 		}
 	}
-	return out, nil
+	return out
 }
 
-// sortMatches orders by account, region, kind, resource, direction and rule. It sorts pointers:
-// a query can match thousands of rules and moving the structs themselves dominated its cost.
-func sortMatches(ms []Match) {
-	kindOrder := map[string]int{KindSecurityGroup: 0, KindNetworkACL: 1, KindBucketPolicy: 2}
-	ptrs := make([]*Match, len(ms))
-	for i := range ms {
-		ptrs[i] = &ms[i]
+func kindOrder(k string) int {
+	switch k {
+	case KindSecurityGroup:
+		return 0
+	case KindNetworkACL:
+		return 1
+	case KindBucketPolicy:
+		return 2
 	}
-	sort.SliceStable(ptrs, func(i, j int) bool {
-		a, b := ptrs[i], ptrs[j]
-		if a.AccountID != b.AccountID {
-			return a.AccountID < b.AccountID
-		}
-		if a.Region != b.Region {
-			return a.Region < b.Region
-		}
-		if a.Kind != b.Kind {
-			return kindOrder[a.Kind] < kindOrder[b.Kind]
-		}
-		if a.ResourceARN != b.ResourceARN {
-			return a.ResourceARN < b.ResourceARN
-		}
-		if a.Direction != b.Direction {
-			return a.Direction < b.Direction
-		}
-		if a.RuleNumber != b.RuleNumber {
-			return a.RuleNumber < b.RuleNumber
-		}
-		if a.Kind == KindBucketPolicy && a.RuleID != b.RuleID {
-			ai, _ := strconv.Atoi(a.RuleID)
-			bi, _ := strconv.Atoi(b.RuleID)
-			return ai < bi
-		}
-		if a.rule != nil && b.rule != nil {
-			return bytes.Compare(a.rule.Start, b.rule.Start) < 0
-		}
-		return a.CIDR < b.CIDR
-	})
-	sorted := make([]Match, len(ms))
-	for i, p := range ptrs {
-		sorted[i] = *p
+	return 3
+}
+
+// compareRules orders matches by the rule each shows (an ACL's deciding entry, a NotIpAddress
+// statement's first or containing CIDR): account, region, kind, resource, direction, ACL rule
+// number, policy statement number, then range start.
+func compareRules(a, b *store.NetRule) int {
+	if c := strings.Compare(a.AccountID, b.AccountID); c != 0 {
+		return c
 	}
-	copy(ms, sorted)
+	if c := strings.Compare(a.Region, b.Region); c != 0 {
+		return c
+	}
+	if a.Kind != b.Kind {
+		return cmp.Compare(kindOrder(a.Kind), kindOrder(b.Kind))
+	}
+	if c := strings.Compare(a.ResourceARN, b.ResourceARN); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Direction, b.Direction); c != 0 {
+		return c
+	}
+	switch {
+	case a.Kind == KindNetworkACL && a.RuleNumber != b.RuleNumber:
+		return cmp.Compare(a.RuleNumber, b.RuleNumber)
+	case a.Kind == KindBucketPolicy && a.RuleID != b.RuleID:
+		ai, _ := strconv.Atoi(a.RuleID)
+		bi, _ := strconv.Atoi(b.RuleID)
+		return cmp.Compare(ai, bi)
+	}
+	return bytes.Compare(a.Start, b.Start)
 }
 
 // IndexSource reads candidates with index lookups: per prefix length present, one point lookup

@@ -103,9 +103,10 @@ func appendNetRule(dst []byte, r, prev *NetRule) []byte {
 
 var errCorruptNetRule = fmt.Errorf("netrule_groups: corrupt record")
 
-// decodeNetRules calls fn for each record of a blob. b must not be modified afterwards: Start and
-// End point into it, and the strings are substrings of one copy of it (one allocation per blob).
-func decodeNetRules(b []byte, fn func(*NetRule) error) error {
+// decodeNetRules calls fn for each record of a blob of n records. b must not be modified
+// afterwards: Start and End point into it, and the strings are substrings of one copy of it. The
+// records are allocated together: a query decodes thousands.
+func decodeNetRules(b []byte, n int, fn func(*NetRule) error) error {
 	s := string(b)
 	var prev *NetRule
 	off := 0
@@ -141,8 +142,14 @@ func decodeNetRules(b []byte, fn func(*NetRule) error) error {
 		off = hi
 		return lo, hi, false, true
 	}
+	slab := make([]NetRule, max(n, 0))
 	for off < len(b) {
-		r := &NetRule{Family: int(b[off])}
+		if len(slab) == 0 {
+			slab = make([]NetRule, 1) // more records than the row says
+		}
+		r := &slab[0]
+		slab = slab[1:]
+		r.Family = int(b[off])
 		off++
 		pl, ok1 := uv()
 		from, ok2 := sv()
@@ -369,7 +376,7 @@ func (w *NetRuleWriter) group(ctx context.Context) (map[int]map[int]bool, error)
 			}
 		}
 		// Re-encode against the previous record of the group: back-references shrink the blob.
-		err := decodeNetRules(rec, func(r *NetRule) error {
+		err := decodeNetRules(rec, 1, func(r *NetRule) error {
 			data = appendNetRule(data, r, prev)
 			prev = r
 			return nil
@@ -433,7 +440,7 @@ type NetRuleLookup struct {
 
 // PrepareNetRuleLookup prepares the point lookup for a scan. Close it after use.
 func (db *DB) PrepareNetRuleLookup(ctx context.Context, scanID int64) (*NetRuleLookup, error) {
-	stmt, err := db.SQL.PrepareContext(ctx, `SELECT data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start = ? ORDER BY part`)
+	stmt, err := db.SQL.PrepareContext(ctx, `SELECT rules, data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start = ? ORDER BY part`)
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +469,7 @@ func (l *NetRuleLookup) Unranged(ctx context.Context, fn func(*NetRule) error) e
 // NetRulesStartingIn streams the rules of one prefix length whose network start lies in
 // [lo, hi]: one index range scan.
 func (db *DB) NetRulesStartingIn(ctx context.Context, scanID int64, family, prefixLen int, lo, hi []byte, fn func(*NetRule) error) error {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start BETWEEN ? AND ?
+	rows, err := db.SQL.QueryContext(ctx, `SELECT rules, data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start BETWEEN ? AND ?
  ORDER BY net_start, part`, scanID, family, prefixLen, lo, hi)
 	if err != nil {
 		return err
@@ -514,7 +521,7 @@ func (db *DB) NetRulesByCondition(ctx context.Context, scanID int64, kind string
 }
 
 func (db *DB) eachNotIPRule(ctx context.Context, scanID int64, fn func(*NetRule) error) error {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start = ? ORDER BY part`,
+	rows, err := db.SQL.QueryContext(ctx, `SELECT rules, data FROM netrule_groups WHERE scan_id = ? AND family = ? AND prefix_len = ? AND net_start = ? ORDER BY part`,
 		scanID, netGroupSpecial, netGroupNotIP, netGroupKey)
 	if err != nil {
 		return err
@@ -542,7 +549,7 @@ func (db *DB) NetRuleConditions(ctx context.Context, scanID int64, kind string) 
 // and exports): first the rules without a range and the NotIpAddress rules, then by family,
 // prefix length and network start.
 func (db *DB) EachNetRule(ctx context.Context, scanID int64, fn func(*NetRule) error) error {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT data FROM netrule_groups WHERE scan_id = ? ORDER BY family, prefix_len, net_start, part`, scanID)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT rules, data FROM netrule_groups WHERE scan_id = ? ORDER BY family, prefix_len, net_start, part`, scanID)
 	if err != nil {
 		return err
 	}
@@ -552,11 +559,12 @@ func (db *DB) EachNetRule(ctx context.Context, scanID int64, fn func(*NetRule) e
 func eachNetRule(rows *sql.Rows, fn func(*NetRule) error) error {
 	defer rows.Close()
 	for rows.Next() {
+		var n int
 		var data []byte
-		if err := rows.Scan(&data); err != nil {
+		if err := rows.Scan(&n, &data); err != nil {
 			return err
 		}
-		if err := decodeNetRules(data, fn); err != nil {
+		if err := decodeNetRules(data, n, fn); err != nil {
 			return err
 		}
 	}

@@ -33,7 +33,7 @@ func TestNetRuleEncodingRoundTrip(t *testing.T) {
 		prev = r
 	}
 	var got []*NetRule
-	if err := decodeNetRules(blob, func(r *NetRule) error { got = append(got, r); return nil }); err != nil {
+	if err := decodeNetRules(blob, 2, func(r *NetRule) error { got = append(got, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != len(rules) {
@@ -48,7 +48,7 @@ func TestNetRuleEncodingRoundTrip(t *testing.T) {
 			t.Errorf("record %d:\n got %+v\nwant %+v", i, *got[i], want)
 		}
 	}
-	if err := decodeNetRules(blob[:len(blob)-3], func(*NetRule) error { return nil }); err == nil {
+	if err := decodeNetRules(blob[:len(blob)-3], 4, func(*NetRule) error { return nil }); err == nil {
 		t.Error("a truncated blob decoded without error")
 	}
 }
