@@ -340,3 +340,64 @@ func TestExternalURL(t *testing.T) {
 		}
 	}
 }
+
+// TestCompliancePage checks pass rates per control and per account, the account drill-down and
+// the links to the failing findings of a control.
+func TestCompliancePage(t *testing.T) {
+	ts := newTestServer(t, richFixture(t), "")
+	c := client(t)
+	resp, body := get(t, c, ts.URL+"/compliance?framework=cis-aws-3.0")
+	if resp.StatusCode != 200 {
+		t.Fatalf("/compliance: %d\n%s", resp.StatusCode, body)
+	}
+	// 2.1.4: f-public FAIL in A, f-pass-b PASS in B.
+	for _, w := range []string{`id="compliance-controls"`, `id="compliance-accounts"`, `class="control-row" id="control-cis-aws-3.0:2.1.4"`,
+		`href="/findings?control=cis-aws-3.0%3A2.1.4&amp;lifecycle=new%2Copen&amp;status=FAIL">1</a>`, "50.0%", "100.0%", "0.0%",
+		`href="/compliance?account=111111111111&amp;framework=cis-aws-3.0"`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("/compliance: missing %q", w)
+		}
+	}
+	// Every CIS recommendation is listed, assessed or not.
+	if n, want := strings.Count(body, `class="control-row"`), len(check.Coverage("cis-aws-3.0")); n != want {
+		t.Errorf("/compliance: %d controls, want %d", n, want)
+	}
+	// Worst account first.
+	if strings.Index(body, `<a href="/compliance?account=111111111111`) > strings.Index(body, `<a href="/compliance?account=222222222222`) {
+		t.Error("/compliance: accounts not worst first")
+	}
+	// The drill-down link lists exactly the failing finding.
+	_, body = get(t, c, ts.URL+"/findings?control=cis-aws-3.0%3A2.1.4&lifecycle=new%2Copen&status=FAIL")
+	if !strings.Contains(body, "/findings/f-public") || strings.Count(body, `href="/findings/f-`) != 1 {
+		t.Errorf("drill-down does not list only f-public")
+	}
+	_, body = get(t, c, ts.URL+"/compliance?framework=cis-aws-3.0&account="+acctB)
+	if !strings.Contains(body, "Account 222222222222:</strong> ") || !strings.Contains(body, `&amp;account=222222222222`) && !strings.Contains(body, "100.0%") {
+		t.Errorf("/compliance?account=B: not narrowed")
+	}
+	var api compliance
+	_, body = get(t, c, ts.URL+"/api/v1/compliance?framework=fsbp")
+	if err := json.Unmarshal([]byte(body), &api); err != nil {
+		t.Fatalf("/api/v1/compliance: %v", err)
+	}
+	rates := map[string]*float64{}
+	for _, r := range api.Controls {
+		rates[r.ID] = r.PassRate
+	}
+	if api.Overall.Pass != 1 || api.Overall.Fail != 2 || api.Overall.PassRate == nil || *api.Overall.PassRate != 33.3 ||
+		rates["fsbp:EC2.13"] == nil || *rates["fsbp:EC2.13"] != 0 || rates["fsbp:S3.2"] == nil || *rates["fsbp:S3.2"] != 50 {
+		t.Errorf("/api/v1/compliance fsbp: %s", body)
+	}
+	if p, ok := rates["fsbp:ZZ.1"]; !ok || p != nil {
+		t.Errorf("a mapped control without results must be listed unassessed: %v %v", ok, p)
+	}
+	_, body = get(t, c, ts.URL+"/api/v1/compliance?framework=fsbp&account="+acctA)
+	if err := json.Unmarshal([]byte(body), &api); err != nil || api.Overall.Pass != 0 || api.Overall.Fail != 2 {
+		t.Errorf("/api/v1/compliance for A: %v %s", err, body)
+	}
+	for _, p := range []string{"/compliance?framework=iso", "/api/v1/compliance?framework=iso"} {
+		if resp, _ := get(t, c, ts.URL+p); resp.StatusCode != 400 {
+			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
+	}
+}

@@ -47,9 +47,16 @@ func loadTemplates() error {
 				}
 				return fmtTime(*t)
 			},
-			"sevclass": func(s finding.Severity) string { return "sev-" + strings.ToLower(s.String()) },
-			"pageURL":  pageURL,
-			"riskURL":  riskURL,
+			"sevclass":      func(s finding.Severity) string { return "sev-" + strings.ToLower(s.String()) },
+			"pageURL":       pageURL,
+			"riskURL":       riskURL,
+			"complianceURL": complianceURL,
+			"deref": func(p *float64) float64 {
+				if p == nil {
+					return 0
+				}
+				return *p
+			},
 			"checkURL": func(id string) string { return localURL("/checks/" + url.PathEscape(id)) },
 			"list":     func(v ...string) []string { return v },
 			"pathURL":  pathURL,
@@ -77,6 +84,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /risks/{id}", s.page(s.riskDetail))
 	s.mux.HandleFunc("GET /path/{resource...}", s.page(s.path))
 	s.mux.HandleFunc("GET /search", s.page(s.search))
+	s.mux.HandleFunc("GET /compliance", s.page(s.compliance))
 	s.mux.HandleFunc("GET /checks", s.page(s.checks))
 	s.mux.HandleFunc("GET /checks/{id}", s.page(s.checkDetail))
 	s.apiRoutes()
