@@ -15,7 +15,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/yagura-dev/yagura/internal/demo"
 	"github.com/yagura-dev/yagura/internal/finding"
+	"github.com/yagura-dev/yagura/internal/netsearch"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
@@ -204,6 +206,52 @@ func TestDashboardInChromium(t *testing.T) {
 			}
 			d.shot("04-findings-critical")
 		}},
+		{"search an address", func(t *testing.T) {
+			d.t = t
+			d.navigate("/")
+			d.click(`nav a[href="/search"]`)
+			d.setValue(`#search-form input[name="q"]`, demo.ExternalAddress)
+			d.click(`#search-form button[type="submit"]`)
+			if loc := d.location(); loc.Path != "/search" || loc.Query().Get("q") != demo.ExternalAddress {
+				t.Fatalf("search form led to %s", loc)
+			}
+			// The page lists the rules `yagura find` finds in the index, no more, no fewer.
+			q, err := netsearch.ParseQuery(demo.ExternalAddress, false, netsearch.QueryOptions{Port: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			matches, err := netsearch.Find(ctx, db, scanID, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want, got []string
+			for _, m := range matches {
+				want = append(want, m.AccountID+" "+m.ResourceARN)
+			}
+			rows := d.tableRows(`s => document.querySelector(s)`, "#search-results")
+			for _, r := range rows {
+				if len(r) == 12 {
+					got = append(got, r[0]+" "+r[3])
+				}
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if len(want) == 0 || !slices.Equal(got, want) {
+				t.Errorf("search shows %q, the index has %q", got, want)
+			}
+			if c := d.text("#search-count"); !strings.HasPrefix(c, fmt.Sprintf("%d rules concern %s", len(matches), demo.ExternalAddress)) {
+				t.Errorf("search count line %q, %d matches", c, len(matches))
+			}
+			// Among them the planted rule: HTTPS from the former contractor's /32 in prod.
+			sg := org.Planted["sg-external-address"]
+			if !slices.ContainsFunc(rows, func(r []string) bool {
+				return len(r) == 12 && r[0] == prod && strings.HasSuffix(r[3], "/"+sg) && r[4] == "partner-access" &&
+					strings.Contains(r[7], "443") && strings.Contains(strings.Join(r, " "), demo.ExternalAddress+"/32")
+			}) {
+				t.Errorf("no row for the planted partner-access rule (%s, 443 from %s/32): %q", sg, demo.ExternalAddress, rows)
+			}
+			d.shot("05-search-address")
+		}},
 		{"attack path", func(t *testing.T) {
 			d.t = t
 			d.navigate("/")
@@ -225,7 +273,7 @@ func TestDashboardInChromium(t *testing.T) {
 			if title := d.text(`#risk-queue tbody tr:first-child a.risk-link`); !strings.Contains(title, "web-1") || !strings.Contains(title, "web-admin") || !strings.Contains(title, bucket) {
 				t.Errorf("first risk %q is not the path web-1 → web-admin → %s", title, bucket)
 			}
-			d.shot("05-top-risks")
+			d.shot("06-top-risks")
 			d.click(`#risk-queue tbody tr:first-child a.risk-link`)
 			if d.count(`svg#attack-path`) != 1 {
 				t.Fatalf("%s draws no svg#attack-path", d.location())
@@ -258,7 +306,7 @@ func TestDashboardInChromium(t *testing.T) {
 			if hops := d.texts(`#path-hops li > .arn`); !slices.Equal(hops, nodes) {
 				t.Errorf("hop list %q differs from the graph %q", hops, nodes)
 			}
-			d.shot("06-attack-path")
+			d.shot("07-attack-path")
 		}},
 		{"mute a finding", func(t *testing.T) {
 			d.t = t
@@ -298,14 +346,14 @@ func TestDashboardInChromium(t *testing.T) {
 			if err != nil || m == nil || m.Reason != reason || m.Expires == nil || m.Expires.Format("2006-01-02") != expires {
 				t.Fatalf("stored mute %+v (%v)", m, err)
 			}
-			d.shot("07-finding-muted")
+			d.shot("08-finding-muted")
 			// The findings list marks it muted.
 			d.navigate("/findings?" + url.Values{"account": {prod}, "status": {"FAIL"}, "severity": {"high"}}.Encode())
 			sel := fmt.Sprintf(`table.findings tbody tr:has(a[href=%q]) span.muted`, page)
 			if d.count(sel) != 1 || d.attr(sel, "title") != reason {
 				t.Errorf("the findings list does not mark %s muted", id)
 			}
-			d.shot("08-findings-with-muted")
+			d.shot("09-findings-with-muted")
 		}},
 	}
 	for _, s := range steps {
