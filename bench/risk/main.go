@@ -24,8 +24,10 @@ type M = map[string]any
 
 // gen streams a synthetic organization: per account one VPC with a public and a private subnet
 // (internet gateway vs NAT route), a network ACL, security groups (a tenth open to the world),
-// roles (a few administrators, most reading some buckets), instances spread over both subnets
-// (a fifth IMDSv1), buckets (a tenth confidential), one internet-facing ALB per 100 instances.
+// roles (a few administrators, most reading some buckets, a tenth under a permissions boundary),
+// instances spread over both subnets (a fifth IMDSv1), buckets (a tenth confidential), one
+// internet-facing ALB per 100 instances; and the organization's SCPs (FullAWSAccess on the root,
+// a deny of object writes on every fifth account).
 func gen(accounts, perAccount int, sink func(*inventory.Resource), rel func(inventory.Relationship), fs *[]*finding.Finding) int {
 	n := 0
 	const region = "us-east-1"
@@ -46,9 +48,29 @@ func gen(accounts, perAccount int, sink func(*inventory.Resource), rel func(inve
 		add(risk.TypeNACL, ec2("network-acl", "acl-1"), M{"NetworkAclId": "acl-1", "Entries": []M{
 			{"RuleNumber": 50, "Protocol": "6", "RuleAction": "deny", "CidrBlock": "0.0.0.0/0", "PortRange": M{"From": 3389, "To": 3389}},
 			{"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "CidrBlock": "0.0.0.0/0"},
-			{"RuleNumber": 32767, "Protocol": "-1", "RuleAction": "deny", "CidrBlock": "0.0.0.0/0"}},
+			{"RuleNumber": 32767, "Protocol": "-1", "RuleAction": "deny", "CidrBlock": "0.0.0.0/0"},
+			{"RuleNumber": 100, "Egress": true, "Protocol": "6", "RuleAction": "allow", "CidrBlock": "0.0.0.0/0", "PortRange": M{"From": 1024, "To": 65535}},
+			{"RuleNumber": 32767, "Egress": true, "Protocol": "-1", "RuleAction": "deny", "CidrBlock": "0.0.0.0/0"}},
 			"Associations": []M{{"SubnetId": "subnet-pub"}, {"SubnetId": "subnet-priv"}}}, nil)
-		fixed := 7
+		fixed := 8
+		if a == 0 {
+			// The organization: FullAWSAccess on the root, and an SCP denying object writes
+			// attached to every fifth account.
+			org := "arn:aws:organizations::" + acct + ":"
+			add(risk.TypeOrganization, org+"organization/o-1", M{"Id": "o-1", "MasterAccountId": acct, "EnabledPolicyTypes": []string{"SERVICE_CONTROL_POLICY"}}, nil)
+			add(risk.TypeSCP, org+"policy/o-1/service_control_policy/p-full", M{"Name": "FullAWSAccess", "Type": "SERVICE_CONTROL_POLICY",
+				"Content": M{"Statement": []M{{"Effect": "Allow", "Action": "*", "Resource": "*"}}}, "Targets": []M{{"Type": "ROOT", "TargetId": "r-1"}}}, nil)
+			var targets []M
+			for t := 0; t < accounts; t += 5 {
+				targets = append(targets, M{"Type": "ACCOUNT", "TargetId": fmt.Sprintf("%012d", 100000000000+t)})
+			}
+			add(risk.TypeSCP, org+"policy/o-1/service_control_policy/p-nowrite", M{"Name": "deny-object-writes", "Type": "SERVICE_CONTROL_POLICY",
+				"Content": M{"Statement": []M{{"Effect": "Deny", "Action": []string{"s3:PutObject", "s3:DeleteObject"}, "Resource": "*"}}}, "Targets": targets}, nil)
+			fixed += 3
+		}
+		// A permissions boundary for a tenth of the roles: reads and logs only.
+		boundary := "arn:aws:iam::" + acct + ":policy/boundary"
+		add(risk.TypePolicy, boundary, M{"DefaultVersionDocument": M{"Statement": []M{{"Effect": "Allow", "Action": []string{"s3:GetObject", "logs:*"}, "Resource": "*"}}}}, nil)
 		sgs := 20
 		for i := 0; i < sgs; i++ {
 			cidr := "10.0.0.0/16"
@@ -70,6 +92,9 @@ func gen(accounts, perAccount int, sink func(*inventory.Resource), rel func(inve
 				{"Effect": "Allow", "Action": []string{"s3:GetObject"}, "Resource": fmt.Sprintf("arn:aws:s3:::b-%s-%d*/*", acct, i%10)}}}}}}
 			if i%25 == 0 {
 				cfg["AttachedManagedPolicies"] = []M{{"PolicyName": "AdministratorAccess", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}}
+			}
+			if i%10 == 5 {
+				cfg["PermissionsBoundary"] = M{"PermissionsBoundaryArn": boundary}
 			}
 			add(risk.TypeRole, arn, cfg, nil)
 			add(risk.TypeProfile, "arn:aws:iam::"+acct+":instance-profile/"+name, M{"Roles": []M{{"Arn": arn}}}, nil)

@@ -149,7 +149,8 @@ func (d *Document) allowing(action, r string) *Statement {
 	}
 	for i := range d.Statement {
 		s := &d.Statement[i]
-		if strings.EqualFold(s.Effect, "Allow") && s.Allows(action) && s.MayApply(r) {
+		// Resource first: it rules out most statements without lower-casing actions.
+		if strings.EqualFold(s.Effect, "Allow") && s.MayApply(r) && s.Allows(action) {
 			return s
 		}
 	}
@@ -163,7 +164,7 @@ func (d *Document) denying(action, r string) *Statement {
 	}
 	for i := range d.Statement {
 		s := &d.Statement[i]
-		if strings.EqualFold(s.Effect, "Deny") && len(s.Condition) == 0 && s.coversAll(action) && s.AppliesToAll(r) {
+		if strings.EqualFold(s.Effect, "Deny") && len(s.Condition) == 0 && s.AppliesToAll(r) && s.coversAll(action) {
 			return s
 		}
 	}
