@@ -449,11 +449,14 @@ func (q Query) notIPStatements(ctx context.Context, src Source) ([]*notIPStmt, e
 // inside a CIDR is excepted from it.
 func (q Query) appendNotIPMatches(out []Match, stmts []*notIPStmt) []Match {
 	for _, s := range stmts {
-		cidrs := make([]string, len(s.rules))
-		for i, r := range s.rules {
-			cidrs[i] = r.CIDR
+		list := s.rules[0].CIDR
+		if len(s.rules) > 1 {
+			cidrs := make([]string, len(s.rules))
+			for i, r := range s.rules {
+				cidrs[i] = r.CIDR
+			}
+			list = strings.Join(cidrs, ", ")
 		}
-		list := strings.Join(cidrs, ", ")
 		switch {
 		case s.contained != nil:
 			if q.Mode == ModeWithin {
