@@ -80,7 +80,11 @@ func printPath(w io.Writer, r risk.Report) error {
 		}
 	}
 	for _, ro := range r.Roles {
-		fmt.Fprintf(w, "role %s\n", ts(ro.ARN))
+		kind := "role"
+		if strings.Contains(ro.ARN, ":user/") {
+			kind = "user"
+		}
+		fmt.Fprintf(w, "%s %s\n", kind, ts(ro.ARN))
 		if ro.Admin != "" {
 			fmt.Fprintf(w, "  administrator via %s\n", ts(ro.Admin))
 		}
@@ -99,6 +103,9 @@ func printPath(w io.Writer, r risk.Report) error {
 				s = " [" + re.Sensitivity + "]"
 			}
 			fmt.Fprintf(w, "  reaches %s %s (%s via %s)%s\n", re.Kind, ts(re.Name), re.Access, ts(re.Via), s)
+		}
+		for _, rm := range ro.Removed {
+			fmt.Fprintf(w, "  cannot %s: %s\n", ts(rm.What), ts(rm.By))
 		}
 	}
 	for _, p := range r.AttackPaths {

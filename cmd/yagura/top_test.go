@@ -56,8 +56,18 @@ func plantRiskScenario(t *testing.T) riskEnv {
 	cfg := srv.Config(t, "us-east-1")
 	member, mcfg := nfOrg(t, cfg)
 	ctx := context.Background()
-	riskMust(organizations.NewFromConfig(cfg).TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String(member),
+	oc := organizations.NewFromConfig(cfg)
+	riskMust(oc.TagResource(ctx, &organizations.TagResourceInput{ResourceId: aws.String(member),
 		Tags: []orgtypes.Tag{{Key: aws.String("Environment"), Value: aws.String("prod")}}}))
+	// The member sits in OU Prod, whose SCP denies reading the secret-* buckets' objects.
+	root := riskMust(oc.ListRoots(ctx, &organizations.ListRootsInput{})).Roots[0].Id
+	_, _ = oc.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: root, PolicyType: orgtypes.PolicyTypeServiceControlPolicy})
+	ou := riskMust(oc.CreateOrganizationalUnit(ctx, &organizations.CreateOrganizationalUnitInput{ParentId: root, Name: aws.String("Prod")})).OrganizationalUnit.Id
+	riskMust(oc.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(member), SourceParentId: root, DestinationParentId: ou}))
+	scp := riskMust(oc.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("deny-secret-reads"), Description: aws.String("x"),
+		Type:    orgtypes.PolicyTypeServiceControlPolicy,
+		Content: aws.String(`{"Version":"2012-10-17","Statement":[{"Sid":"NoSecrets","Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::secret-*/*"}]}`)})).Policy.PolicySummary.Id
+	riskMust(oc.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: scp, TargetId: ou}))
 	ec := ec2.NewFromConfig(mcfg)
 	vpc := riskMust(ec.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.20.0.0/16")})).Vpc.VpcId
 	subnet := func(cidr, az string) *string {
@@ -118,8 +128,10 @@ func plantRiskScenario(t *testing.T) riskEnv {
 	riskMust(ic.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("reader"), PolicyName: aws.String("read-data"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::` + bucket + `","arn:aws:s3:::` + bucket + `/*"]}]}`)}))
 	sc := s3.NewFromConfig(mcfg, awsx.S3Options(mcfg))
-	riskMust(sc.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}))
-	riskMust(sc.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("DataClassification"), Value: aws.String("confidential")}}}}))
+	for _, b := range []string{bucket, "secret-" + member} {
+		riskMust(sc.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}))
+		riskMust(sc.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(b), Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("DataClassification"), Value: aws.String("confidential")}}}}))
+	}
 
 	imgs := riskMust(ec.DescribeImages(ctx, &ec2.DescribeImagesInput{Owners: []string{"amazon"}}))
 	if len(imgs.Images) == 0 {
@@ -171,7 +183,7 @@ func plantRiskScenario(t *testing.T) riskEnv {
 	nfImport(t, mcfg, fs...)
 
 	if _, err := nfRun(t, "--db", env.db, "--endpoint-url", srv.URL, "scan", "--role-name", "OrganizationAccountAccessRole",
-		"--regions", "us-east-1", "--services", "ec2,iam,s3,elbv2,securityhub"); err != nil {
+		"--regions", "us-east-1", "--services", "ec2,iam,s3,elbv2,securityhub,organizations"); err != nil {
 		t.Fatalf("scan: %v", err)
 	}
 	return env
@@ -280,6 +292,27 @@ func TestRiskScenariosOnMoto(t *testing.T) {
 		}
 		if !found {
 			t.Error("no attack path from the IMDSv1 instance to the confidential bucket")
+		}
+	})
+
+	t.Run("SCP of the account's OU takes a bucket from an administrator", func(t *testing.T) {
+		r := riskPath(t, env.db, env.inst["pub"])
+		var reach, removed []string
+		for _, ro := range r.Roles {
+			for _, re := range ro.Reaches {
+				reach = append(reach, re.Name+":"+re.Access)
+			}
+			for _, rm := range ro.Removed {
+				removed = append(removed, rm.What+": "+rm.By)
+			}
+		}
+		got := strings.Join(reach, " ")
+		if !strings.Contains(got, env.bucket+":read-write") || strings.Contains(got, "secret-"+env.account+":read") {
+			t.Errorf("web-admin reaches %s", got)
+		}
+		want := "read bucket secret-" + env.account + ": explicit deny in SCP deny-secret-reads (statement NoSecrets) attached to OU Prod"
+		if !strings.Contains(strings.Join(removed, " | "), want) {
+			t.Errorf("removed %v\nwant %s", removed, want)
 		}
 	})
 
