@@ -28,7 +28,8 @@ import (
 // The same finding put twice in one scan (e.g. by a yagura check and by Security Hub) is merged:
 // sources are united, the worse status and higher severity win, and the primary source is yagura
 // if it is among them, else the service that found it rather than Security Hub relaying it. The
-// evidence is the last copy's, with the "origins" of all copies united (mergeOrigins).
+// description is the last copy's, except that a copy Security Hub relayed does not replace one
+// read from the service directly; the "origins" of all copies are united (mergeCopy).
 type FindingWriter struct {
 	db     *DB
 	scanID int64
@@ -122,12 +123,11 @@ func (w *FindingWriter) upsert(ctx context.Context, tx *sql.Tx, f *finding.Findi
 			sources = union(prevSources, sources)
 			status = worse(prevStatus, status)
 			severity = max(severity, finding.Severity(p.severity))
-			// The earlier copy's evidence is read only here, for the rare merge, not on every put.
-			var prevEvidence sql.NullString
-			if err := tx.QueryRowContext(ctx, `SELECT evidence FROM findings WHERE id = ?`, f.ID).Scan(&prevEvidence); err != nil {
+			merged, err := mergeCopy(ctx, tx, f, prevSources)
+			if err != nil {
 				return err
 			}
-			evidence = mergeOrigins(prevEvidence.String, evidence)
+			f, evidence = merged, string(merged.Evidence)
 			lifecycle, event = p.lifecycle, ""
 		case status == finding.Error && prevStatus != finding.Error:
 			status, lifecycle, event = prevStatus, p.lifecycle, "stale"

@@ -2,7 +2,12 @@ package store
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/json"
+	"slices"
+
+	"github.com/yagura-dev/yagura/internal/finding"
 )
 
 // originsKey is the evidence key (native.EvidenceOrigins) that lists where a finding was
@@ -10,9 +15,37 @@ import (
 // internal/native (native imports collectors), so the key is repeated here.
 const originsKey = "origins"
 
-// mergeOrigins returns the evidence of a finding's later copy in a scan with the origins of the
-// earlier copy added, so that a finding merged from an organization analyzer and an account
-// analyzer names both. Evidence that is not a JSON object, or has no origins, is left as it is.
+// relayedBy is the source that relays other services' findings (native.SourceSecurityHub).
+const relayedBy = "securityhub"
+
+// mergeCopy returns what to store when f is a second copy of a finding already stored in this
+// scan. Normally f's description wins (for a Security Hub control merged with yagura's check,
+// the check's, stored last). But a copy that Security Hub relayed (source guardduty, inspector2,
+// accessanalyzer with securityhub among its sources) does not replace a copy read from the
+// service directly, whichever task finished last: the direct copy is the richer one (principals
+// and actions, packages, the IAM path of the resource ARN, the collector whose success may
+// resolve it). Either way the origins of both copies are united.
+func mergeCopy(ctx context.Context, tx *sql.Tx, f *finding.Finding, prevSources []string) (*finding.Finding, error) {
+	var evidence, checkID, title, detail, remediation, arn, rtype, region, account, collector sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT evidence, check_id, title, detail, remediation, resource_arn, resource_type, region,
+		account_id, collector FROM findings WHERE id = ?`, f.ID).
+		Scan(&evidence, &checkID, &title, &detail, &remediation, &arn, &rtype, &region, &account, &collector); err != nil {
+		return nil, err
+	}
+	g := *f
+	if f.Source != relayedBy && slices.Contains(f.Sources, relayedBy) && !slices.Contains(prevSources, relayedBy) {
+		g.CheckID, g.Title, g.Detail, g.Remediation = checkID.String, title.String, detail.String, remediation.String
+		g.ResourceARN, g.ResourceType, g.Region, g.AccountID, g.Collector = arn.String, rtype.String, region.String, account.String, collector.String
+		g.Evidence = json.RawMessage(mergeOrigins(string(f.Evidence), evidence.String))
+		return &g, nil
+	}
+	g.Evidence = json.RawMessage(mergeOrigins(evidence.String, string(f.Evidence)))
+	return &g, nil
+}
+
+// mergeOrigins returns the evidence next with the origins of the evidence prev added, so that a
+// finding merged from an organization analyzer and an account analyzer names both. Evidence
+// that is not a JSON object, or has no origins, is left as it is.
 func mergeOrigins(prev, next string) string {
 	if !bytes.Contains([]byte(prev), []byte(`"`+originsKey+`"`)) {
 		return next

@@ -55,3 +55,40 @@ func TestMergeOriginsLeavesOtherEvidenceAlone(t *testing.T) {
 		}
 	}
 }
+
+// A copy Security Hub relayed does not replace the copy read from the service directly, in
+// whichever order the two tasks finish; sources, severity and origins still merge.
+func TestRelayedCopyDoesNotReplaceTheDirectOne(t *testing.T) {
+	direct := func() *finding.Finding {
+		f := bucketShared("arn:org", finding.High)
+		f.ResourceARN, f.Title = "arn:aws:iam::222222222222:user/ops/bob", "direct"
+		f.Evidence = json.RawMessage(`{"principal":{"AWS":"444455556666"},"origins":["arn:org"]}`)
+		return f
+	}
+	relayed := func() *finding.Finding {
+		f := bucketShared("arn:acct", finding.Low)
+		f.Sources = []string{"accessanalyzer", "securityhub"}
+		f.ResourceARN, f.Title, f.Collector = "AWS::IAM::AccessKey:AKIA1", "relayed", "securityhub.findings|111111111111|us-east-1"
+		f.Evidence = json.RawMessage(`{"Id":"x","origins":["arn:acct"]}`)
+		return f
+	}
+	for _, order := range [][]*finding.Finding{{direct(), relayed()}, {relayed(), direct()}} {
+		db := testDB(t)
+		put(t, db, newScan(t, db), order...)
+		f := get(t, db, "aa1")
+		if f.Title != "direct" || f.ResourceARN != "arn:aws:iam::222222222222:user/ops/bob" || f.Collector != "accessanalyzer.findings|222222222222|us-east-1" {
+			t.Errorf("first %q: title %q resource %s collector %s", order[0].Title, f.Title, f.ResourceARN, f.Collector)
+		}
+		var ev struct {
+			Principal map[string]string
+			Origins   []string
+		}
+		_ = json.Unmarshal(f.Evidence, &ev)
+		if ev.Principal["AWS"] != "444455556666" || len(ev.Origins) != 2 {
+			t.Errorf("first %q: evidence %s", order[0].Title, f.Evidence)
+		}
+		if len(f.Sources) != 2 || f.Severity != finding.High {
+			t.Errorf("first %q: sources %v severity %s", order[0].Title, f.Sources, f.Severity)
+		}
+	}
+}
