@@ -162,7 +162,7 @@ func build(ctx context.Context, db *store.DB, gen *generator, path string, rules
 	fmt.Printf("building %d rules in %s\n", rules, path)
 	start := time.Now()
 	peak := newPeakSampler()
-	w, err := db.NewNetRuleWriter(ctx, scanID)
+	w, err := netsearch.NewRuleWriter(ctx, db, scanID)
 	if err != nil {
 		log.Fatal(err)
 	}

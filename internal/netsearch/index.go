@@ -29,7 +29,7 @@ func indexScan(ctx context.Context, db *store.DB, scanID int64) (IndexStats, err
 	if err := db.EachResource(ctx, scanID, store.ResourceFilter{Types: []string{TypePrefixList}}, x.PrefixLists.AddPrefixList); err != nil {
 		return st, fmt.Errorf("index scan %d: prefix lists: %w", scanID, err)
 	}
-	w, err := db.NewNetRuleWriter(ctx, scanID)
+	w, err := NewRuleWriter(ctx, db, scanID)
 	if err != nil {
 		return st, fmt.Errorf("index scan %d: %w", scanID, err)
 	}
@@ -47,6 +47,17 @@ func indexScan(ctx context.Context, db *store.DB, scanID int64) (IndexStats, err
 	}
 	st.Unresolved = x.Unresolved
 	return st, nil
+}
+
+// NewRuleWriter starts replacing the rules of a scan, stored in the order Search shows them, so
+// that a query merges the groups it reads instead of sorting every match.
+func NewRuleWriter(ctx context.Context, db *store.DB, scanID int64) (*store.NetRuleWriter, error) {
+	w, err := db.NewNetRuleWriter(ctx, scanID)
+	if err != nil {
+		return nil, err
+	}
+	w.Order = compareRules
+	return w, nil
 }
 
 // EnsureIndex indexes a scan unless it already is, and returns its index marker.

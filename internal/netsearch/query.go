@@ -341,16 +341,15 @@ func Search(ctx context.Context, src Source, q Query) ([]Match, error) {
 		}
 		return built[int(i)-len(rules)].rule
 	}
+	// The rules arrive in runs already in order (each stored group is, see NewRuleWriter): sort
+	// the few built matches, then merge the runs. Ties keep candidate order (stable).
 	order := make([]int32, n)
 	for i := range order {
 		order[i] = int32(i)
 	}
-	slices.SortFunc(order, func(i, j int32) int {
-		if c := compareRules(ruleAt(i), ruleAt(j)); c != 0 {
-			return c
-		}
-		return cmp.Compare(i, j)
-	})
+	byRule := func(i, j int32) int { return compareRules(ruleAt(i), ruleAt(j)) }
+	slices.SortStableFunc(order[len(rules):], byRule)
+	order = mergeRuns(order, byRule)
 	out := make([]Match, n)
 	var cache classCache
 	for i, k := range order {
@@ -482,6 +481,48 @@ func (q Query) appendNotIPMatches(out []Match, stmts []*notIPStmt) []Match {
 		}
 	}
 	return out
+}
+
+// mergeRuns sorts idx stably by cmp in O(n log r) for r ascending runs: it finds the runs and
+// merges neighbours pairwise until one is left. It may return a different slice.
+func mergeRuns(idx []int32, cmp func(a, b int32) int) []int32 {
+	bounds := []int{0}
+	for i := 1; i < len(idx); i++ {
+		if cmp(idx[i-1], idx[i]) > 0 {
+			bounds = append(bounds, i)
+		}
+	}
+	bounds = append(bounds, len(idx))
+	if len(bounds) <= 2 {
+		return idx
+	}
+	buf := make([]int32, len(idx))
+	for len(bounds) > 2 {
+		next := []int{0}
+		for k := 0; k+1 < len(bounds); k += 2 {
+			lo, mid, hi := bounds[k], bounds[k+1], bounds[k+1]
+			if k+2 < len(bounds) {
+				hi = bounds[k+2]
+			}
+			// Merge idx[lo:mid] and idx[mid:hi] into buf[lo:hi]; the left run wins ties.
+			i, j, o := lo, mid, lo
+			for i < mid && j < hi {
+				if cmp(idx[j], idx[i]) < 0 {
+					buf[o] = idx[j]
+					j++
+				} else {
+					buf[o] = idx[i]
+					i++
+				}
+				o++
+			}
+			o += copy(buf[o:], idx[i:mid])
+			copy(buf[o:], idx[j:hi])
+			next = append(next, hi)
+		}
+		idx, buf, bounds = buf, idx, next
+	}
+	return idx
 }
 
 func kindOrder(k string) int {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -213,6 +214,11 @@ func netGroupOf(r *NetRule) (family, prefixLen int, start, ord []byte) {
 // batches, and Close sorts them into their groups, so memory stays bounded however many rules
 // the organization has. Nothing is marked indexed until Close.
 type NetRuleWriter struct {
+	// Order, when set, is the order of the rules inside each stored group (stable: ties keep
+	// extraction order), so that a reader showing rules in that order merges the groups it reads
+	// instead of sorting them. The NotIpAddress group keeps resource and statement order.
+	Order func(a, b *NetRule) int
+
 	db      *DB
 	scanID  int64
 	tx      *sql.Tx
@@ -333,13 +339,24 @@ func (w *NetRuleWriter) group(ctx context.Context) (map[int]map[int]bool, error)
 	}
 	defer rows.Close()
 	var (
-		fam, plen, part, n = -1, -1, 0, 0
-		start, data        []byte
-		prev               *NetRule
+		fam, plen, part = -1, -1, 0
+		start, data     []byte
+		recs            []*NetRule
 	)
 	put := func() error {
+		n := len(recs)
 		if n == 0 {
 			return nil
+		}
+		// The NotIpAddress group keeps its resource and statement order (NetRulesByCondition).
+		if w.Order != nil && !(fam == netGroupSpecial && plen == netGroupNotIP) {
+			slices.SortStableFunc(recs, w.Order)
+		}
+		// Each record is encoded against the previous one: back-references shrink the blob.
+		var prev *NetRule
+		for _, r := range recs {
+			data = appendNetRule(data, r, prev)
+			prev = r
 		}
 		if w.tx == nil {
 			if err := w.begin(ctx, `INSERT INTO netrule_groups (scan_id, family, prefix_len, net_start, part, rules, data) VALUES (?,?,?,?,?,?,?)`); err != nil {
@@ -352,7 +369,7 @@ func (w *NetRuleWriter) group(ctx context.Context) (map[int]map[int]bool, error)
 		if prefixes[fam] != nil {
 			prefixes[fam][plen] = true
 		}
-		part, n, data, prev = part+1, 0, data[:0], nil
+		part, data, recs = part+1, data[:0], recs[:0]
 		w.pending++
 		if w.pending >= netRuleBatch {
 			return w.flush()
@@ -370,21 +387,18 @@ func (w *NetRuleWriter) group(ctx context.Context) (map[int]map[int]bool, error)
 				return nil, err
 			}
 			fam, plen, start, part = f, l, s, 0
-		} else if n >= netGroupPart {
+		} else if len(recs) >= netGroupPart {
 			if err := put(); err != nil {
 				return nil, err
 			}
 		}
-		// Re-encode against the previous record of the group: back-references shrink the blob.
 		err := decodeNetRules(rec, 1, func(r *NetRule) error {
-			data = appendNetRule(data, r, prev)
-			prev = r
+			recs = append(recs, r)
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		n++
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -126,5 +127,60 @@ func TestNetRuleWriterGroups(t *testing.T) {
 	var n int
 	if err := db.EachNetRule(ctx, id, func(*NetRule) error { n++; return nil }); err != nil || n != 11 {
 		t.Errorf("EachNetRule gave %d rules (%v), want 11", n, err)
+	}
+}
+
+// With an Order, each group is stored in that order, ties in extraction order; the NotIpAddress
+// group keeps resource and statement order.
+func TestNetRuleWriterOrder(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "y.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	id, err := db.CreateScan(ctx, "arn:aws:iam::1:root", "1", "", struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.NewNetRuleWriter(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Order = func(a, b *NetRule) int { return strings.Compare(a.AccountID, b.AccountID) }
+	for i := 0; i < 6; i++ {
+		r := netRuleFixture(i) // accounts 100, 101, 102, 100, 101, 102
+		if err := w.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []struct{ account, arn string }{{"9", "arn:aws:s3:::a"}, {"1", "arn:aws:s3:::b"}} {
+		r := netRuleFixture(0)
+		r.AccountID, r.ResourceARN, r.Kind, r.Condition = n.account, n.arn, "s3-bucket-policy", condNotIP
+		if err := w.Put(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, err := db.PrepareNetRuleLookup(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var got []string
+	if err := l.At(ctx, 4, 0, netRuleFixture(0).Start, func(r *NetRule) error { got = append(got, r.AccountID[9:]+"/"+r.RuleID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[100/sgr-0 100/sgr-3 101/sgr-1 101/sgr-4 102/sgr-2 102/sgr-5]" {
+		t.Errorf("stored order %v", got)
+	}
+	got = nil
+	if err := db.NetRulesByCondition(ctx, id, "s3-bucket-policy", []string{condNotIP}, func(r *NetRule) error { got = append(got, r.ResourceARN); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[arn:aws:s3:::a arn:aws:s3:::b]" {
+		t.Errorf("NotIpAddress order %v", got)
 	}
 }
