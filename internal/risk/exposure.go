@@ -135,7 +135,13 @@ func (g *Graph) loadBalancerExposure(x *Exposures) {
 					Hops: []Hop{{ARN: n.ARN, Type: TypeLB}, {ARN: lnARN, Type: TypeListener}}})
 				continue
 			}
+			aclHop, stopped := g.lbSubnetACL(n, lb, admit.src, l)
+			if aclHop == nil && len(stopped) > 0 {
+				x.Blocked[id] = append(x.Blocked[id], stopped...)
+				continue
+			}
 			head := []Hop{{ARN: "internet", Type: "internet"}}
+			head = append(head, aclHop...)
 			if len(lb.sgs) > 0 {
 				head = append(head, admit.hops...)
 			}
@@ -179,6 +185,38 @@ func (g *Graph) loadBalancerExposure(x *Exposures) {
 			}
 		}
 	}
+}
+
+// lbSubnetACL applies the network ACLs of a load balancer's subnets to the listener's traffic
+// from the internet, in and back out: the load balancer answers in every subnet (zone) it has, so
+// one subnet letting the traffic through is enough. It returns that subnet's ACL hop (nil hops and
+// no stops when no ACL is known), or, when every subnet stops it, why.
+func (g *Graph) lbSubnetACL(n Node, lb *loadBalancer, src string, l *listener) ([]Hop, []Blocked) {
+	proto := "tcp"
+	if strings.EqualFold(l.protocol, "UDP") {
+		proto = "udp"
+	}
+	var stopped []Blocked
+	known := false
+	for _, sn := range lb.subnets {
+		acl := g.subnetACL[key(n.Account, n.Region, sn)]
+		if acl == nil {
+			return nil, nil
+		}
+		known = true
+		pass, in := g.naclFilter(acl, []span{{proto: proto, from: l.port, to: l.port, src: src}})
+		pass, back := g.naclReturn(acl, pass)
+		if len(pass) > 0 {
+			return pass[0].hops, nil
+		}
+		for _, b := range append(in, back...) {
+			stopped = append(stopped, Blocked{Reason: "load balancer subnet " + sn + ": " + b.Reason, Hops: append(append([]Hop{{ARN: "internet", Type: "internet"}}, b.Hops...), Hop{ARN: n.ARN, Type: TypeLB})})
+		}
+	}
+	if !known {
+		return nil, nil
+	}
+	return nil, stopped
 }
 
 func (g *Graph) vpcCIDR(account, region, vpcID string) string {

@@ -145,3 +145,11 @@ func (f *fixture) build() *Graph {
 func (f *fixture) analyze() *Analysis {
 	return Analyze(f.build(), f.fs, map[string]string{acct: "prod"}, DefaultWeights)
 }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

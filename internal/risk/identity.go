@@ -175,10 +175,12 @@ func (ro *principal) resolve(g *Graph) {
 	if !ro.serviceLinked { // SCPs do not restrict service-linked roles
 		ro.layers = append(ro.layers, g.scpLayers(ro.account)...)
 	}
+	adminGranted := false
 	for _, nd := range docs {
 		if len(nd.Doc.GrantsFullAdmin()) == 0 {
 			continue
 		}
+		adminGranted = true
 		// Administrator means control of the account's identities: all of IAM still allowed.
 		if d := ro.eval("iam:*", "*"); d.Allowed {
 			ro.Admin = nd.Name
@@ -191,7 +193,7 @@ func (ro *principal) resolve(g *Graph) {
 		d := ro.eval(a, "*")
 		if d.Allowed {
 			ro.Privesc = append(ro.Privesc, a+" via "+d.AllowedBy)
-		} else if d.RemovedBy != "" && ro.Admin == "" {
+		} else if d.RemovedBy != "" && !adminGranted { // a removed administrator says it once
 			ro.removed = append(ro.removed, Removal{What: a, By: d.RemovedBy})
 		}
 	}

@@ -107,3 +107,38 @@ func TestIPv6Exposure(t *testing.T) {
 		t.Errorf("i-noaddr blocked = %s", got)
 	}
 }
+
+func TestLoadBalancerSubnetACLStopsListenerTraffic(t *testing.T) {
+	f := newFixture()
+	f.subnetWith("subnet-lbdeny", igwRoute, []M{aclEntry(10, false, "6", "deny", "0.0.0.0/0", 80, 80), aclEntry(100, false, "-1", "allow", "0.0.0.0/0"),
+		aclEntry(100, true, "-1", "allow", "0.0.0.0/0")})
+	lb := "arn:aws:elasticloadbalancing:us-east-1:" + acct + ":loadbalancer/app/web/1"
+	setSubnets := func(subnets ...string) *fixture {
+		var azs []M
+		for _, s := range subnets {
+			azs = append(azs, M{"SubnetId": s})
+		}
+		for _, r := range f.res {
+			if r.ARN == lb {
+				r.Config = []byte(strings.Replace(string(r.Config), `"AvailabilityZones":[{"SubnetId":"subnet-pub"}]`, `"AvailabilityZones":`+string(mustJSON(azs)), 1))
+			}
+		}
+		return f
+	}
+	a := setSubnets("subnet-lbdeny").analyze()
+	app := node(t, a, ec2ARN("instance", "i-app"))
+	if a.X.Exposed(app) || a.X.Exposed(node(t, a, lb)) {
+		t.Fatalf("listener port denied by the load balancer subnet's ACL, yet exposed: %+v", a.X.Reachable[app])
+	}
+	if got := blockedText(a.X.Blocked[node(t, a, lb)]); !strings.Contains(got, "load balancer subnet subnet-lbdeny: network ACL acl-subnet-lbdeny entry #10 deny tcp port 80 from 0.0.0.0/0") {
+		t.Errorf("blocked = %s", got)
+	}
+	// One open zone is enough: the subnet-acl zone (SSH denied, the rest allowed) lets port 80 in.
+	f = newFixture()
+	f.subnetWith("subnet-lbdeny", igwRoute, []M{aclEntry(10, false, "6", "deny", "0.0.0.0/0", 80, 80), aclEntry(100, false, "-1", "allow", "0.0.0.0/0")})
+	a = setSubnets("subnet-lbdeny", "subnet-acl").analyze()
+	es := a.X.Reachable[node(t, a, ec2ARN("instance", "i-app"))]
+	if len(es) != 1 || es[0].Hops[1].ARN != ec2ARN("network-acl", "acl-ssh") || !strings.Contains(es[0].Hops[1].Via, "#100 allow") {
+		t.Errorf("exposures %+v", es)
+	}
+}
