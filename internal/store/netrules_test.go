@@ -61,19 +61,7 @@ func TestNetRuleWriterGroups(t *testing.T) {
 	netGroupPart = 3
 	t.Cleanup(func() { netGroupPart = old })
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "y.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	id, err := db.CreateScan(ctx, "arn:aws:iam::1:root", "1", "", struct{}{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := db.NewNetRuleWriter(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, id, w := newTestNetRuleWriter(t)
 	for i := 0; i < 8; i++ {
 		if err := w.Put(ctx, netRuleFixture(i)); err != nil {
 			t.Fatal(err)
@@ -134,19 +122,7 @@ func TestNetRuleWriterGroups(t *testing.T) {
 // group keeps resource and statement order.
 func TestNetRuleWriterOrder(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "y.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	id, err := db.CreateScan(ctx, "arn:aws:iam::1:root", "1", "", struct{}{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := db.NewNetRuleWriter(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, id, w := newTestNetRuleWriter(t)
 	w.Order = func(a, b *NetRule) int { return strings.Compare(a.AccountID, b.AccountID) }
 	for i := 0; i < 6; i++ {
 		r := netRuleFixture(i) // accounts 100, 101, 102, 100, 101, 102
@@ -183,4 +159,24 @@ func TestNetRuleWriterOrder(t *testing.T) {
 	if fmt.Sprint(got) != "[arn:aws:s3:::a arn:aws:s3:::b]" {
 		t.Errorf("NotIpAddress order %v", got)
 	}
+}
+
+// newTestNetRuleWriter opens a database with one scan and starts its rule writer.
+func newTestNetRuleWriter(t *testing.T) (*DB, int64, *NetRuleWriter) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "y.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	id, err := db.CreateScan(ctx, "arn:aws:iam::1:root", "1", "", struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.NewNetRuleWriter(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, id, w
 }
