@@ -121,6 +121,13 @@ func (e *ScanOrderError) Error() string {
 	return fmt.Sprintf("--from (%d) must be older than --to (%d)", e.From, e.To)
 }
 
+// NoEarlierScanError is returned when no finished scan precedes the later scan of a pair.
+type NoEarlierScanError struct{ To int64 }
+
+func (e *NoEarlierScanError) Error() string {
+	return fmt.Sprintf("no finished scan before scan %d to compare with", e.To)
+}
+
 // ScanPair picks the two scans to compare: to 0 is the latest finished scan, from 0 the
 // finished scan before it.
 func (db *DB) ScanPair(ctx context.Context, from, to int64) (int64, int64, error) {
@@ -140,7 +147,7 @@ func (db *DB) ScanPair(ctx context.Context, from, to int64) (int64, int64, error
 			}
 		}
 		if from == 0 {
-			return 0, 0, fmt.Errorf("no finished scan before scan %d to compare with", toScan.ID)
+			return 0, 0, &NoEarlierScanError{toScan.ID}
 		}
 	} else if _, err := db.GetScan(ctx, from); err != nil {
 		return 0, 0, &ScanPairError{"from", err}

@@ -25,6 +25,8 @@ func (s *Server) apiRoutes() {
 	s.mux.HandleFunc("GET /api/v1/checks", s.api(s.apiChecks))
 	s.mux.HandleFunc("GET /api/v1/checks/{id}", s.api(s.apiCheck))
 	s.mux.HandleFunc("GET /api/v1/compliance", s.api(s.apiCompliance))
+	s.mux.HandleFunc("GET /api/v1/scans/diff", s.api(s.apiScansDiff))
+	s.mux.HandleFunc("GET /api/v1/overview", s.api(s.apiOverview))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API route")
 	})

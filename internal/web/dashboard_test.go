@@ -401,3 +401,112 @@ func TestCompliancePage(t *testing.T) {
 		}
 	}
 }
+
+// TestScansDiffPage compares the two fixture scans as `yagura diff` does (store.FindingChanges).
+func TestScansDiffPage(t *testing.T) {
+	db := richFixture(t)
+	ts := newTestServer(t, db, "")
+	c := client(t)
+	_, body := get(t, c, ts.URL+"/scans")
+	if !strings.Contains(body, `class="diff-link" href="/scans/diff?to=2"`) || !strings.Contains(body, `id="diff-form"`) {
+		t.Errorf("/scans: no diff link or form")
+	}
+	want, err := db.FindingChanges(context.Background(), 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"/scans/diff", "/scans/diff?to=2", "/scans/diff?from=1&to=2"} {
+		resp, body := get(t, c, ts.URL+p)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d\n%s", p, resp.StatusCode, body)
+		}
+		if n := strings.Count(body, `class="diff-row `); n != len(want) || n != 6 {
+			t.Errorf("GET %s: %d rows, want %d (6)", p, n, len(want))
+		}
+		for _, w := range []string{`id="diff-findings"`, `<li class="change-new"><a href="#change-new">new: <span class="n">5</span>`,
+			`<li class="change-resolved"><a href="#change-resolved">resolved: <span class="n">1</span>`, `class="diff-row change-resolved" id="change-resolved"`,
+			"/findings/f-old"} {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s: missing %q", p, w)
+			}
+		}
+	}
+	// Worst new first, resolved after every new one.
+	_, body = get(t, c, ts.URL+"/scans/diff")
+	if strings.Index(body, "/findings/f-hostile-sg") > strings.Index(body, "/findings/f-old") ||
+		strings.Index(body, "/findings/f-path") > strings.Index(body, "/findings/f-ssh") {
+		t.Error("diff rows not in change, severity order")
+	}
+	for p, code := range map[string]int{"/scans/diff?from=2&to=1": 400, "/scans/diff?from=2&to=2": 400, "/scans/diff?to=1": 400,
+		"/scans/diff?to=99": 400, "/scans/diff?from=x": 400, "/api/v1/scans/diff?from=2&to=1": 400} {
+		if resp, _ := get(t, c, ts.URL+p); resp.StatusCode != code {
+			t.Errorf("GET %s: %d, want %d", p, resp.StatusCode, code)
+		}
+	}
+	var api struct {
+		From, To int64
+		Counts   map[string]int
+		Findings []store.FindingChange
+	}
+	_, body = get(t, c, ts.URL+"/api/v1/scans/diff?from=1&to=2")
+	if err := json.Unmarshal([]byte(body), &api); err != nil || api.From != 1 || api.To != 2 || len(api.Findings) != 6 ||
+		api.Counts["new"] != 5 || api.Counts["resolved"] != 1 || api.Findings[5].ID != "f-old" || api.Findings[5].Change != "resolved" {
+		t.Errorf("/api/v1/scans/diff: %v %s", err, body)
+	}
+}
+
+// TestOverviewScoreAndHeatmap checks the score trend over scans (an inline SVG line chart) and
+// the heatmap's links to exactly the findings a cell counts.
+func TestOverviewScoreAndHeatmap(t *testing.T) {
+	db := fixture(t)
+	ts := newTestServer(t, db, "")
+	c := client(t)
+	resp, body := get(t, c, ts.URL+"/")
+	if resp.StatusCode != 200 {
+		t.Fatalf("/: %d", resp.StatusCode)
+	}
+	// Scan 1: one failing high → 0. Scan 2: f-old passes (high, 5), f-ssh high (5), f-hostile
+	// critical (10) and f-hostile-sg low (1) fail → 5/21.
+	for _, w := range []string{`<span id="org-score">23.8</span>`, `<svg id="score-trend"`, `<a href="/scans/diff?from=1&amp;to=2">`,
+		"scan #1", "0.0 — 0 passing, 1 failing", `id="heatmap"`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("/: missing %q", w)
+		}
+	}
+	if n := strings.Count(body, "<circle "); n != 2 {
+		t.Errorf("/: %d points, want 2", n)
+	}
+	s1, err := db.ScoreOf(context.Background(), 1)
+	if err != nil || !s1.Scored || s1.Score != 0 || s1.Fail != 1 {
+		t.Errorf("ScoreOf(1) = %+v %v", s1, err)
+	}
+	// The critical cell of account B counts 1 and lists exactly that finding.
+	cell := `<td class="heat-cell sev-critical"><a href="/findings?account=222222222222&amp;severity=critical&amp;status=FAIL">1</a></td>`
+	if !strings.Contains(body, cell) {
+		t.Errorf("/: heat cell missing: %s", cell)
+	}
+	_, body = get(t, c, ts.URL+"/findings?account=222222222222&severity=critical&status=FAIL")
+	if strings.Count(body, `class="finding-row"`) != 1 || !strings.Contains(body, "/findings/f-hostile") {
+		t.Errorf("heat cell link does not list exactly its finding")
+	}
+	// A high cell no longer includes critical findings.
+	_, body = get(t, c, ts.URL+"/findings?account=111111111111&severity=high&status=FAIL")
+	if strings.Count(body, `class="finding-row"`) != 1 || !strings.Contains(body, "/findings/f-ssh") {
+		t.Errorf("high cell link lists other severities")
+	}
+	var api struct {
+		Scan    store.Scan
+		Score   store.ScanScore
+		Trend   []store.ScanScore
+		Heatmap []struct {
+			Account store.Account
+			Total   int64
+		}
+		Gaps []store.Coverage `json:"coverage_gaps"`
+	}
+	_, body = get(t, c, ts.URL+"/api/v1/overview")
+	if err := json.Unmarshal([]byte(body), &api); err != nil || api.Scan.ID != 2 || api.Score.Score != 23.8 || len(api.Trend) != 2 ||
+		api.Trend[0].ScanID != 1 || len(api.Heatmap) != 2 || api.Heatmap[1].Total != 1 || len(api.Gaps) != 1 {
+		t.Errorf("/api/v1/overview: %v %s", err, body)
+	}
+}

@@ -79,6 +79,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /findings/{id}/unmute", s.handleUnmute)
 	s.mux.HandleFunc("GET /resources/{arn...}", s.page(s.resource))
 	s.mux.HandleFunc("GET /scans", s.page(s.scans))
+	s.mux.HandleFunc("GET /scans/diff", s.page(s.scansDiff))
 	s.mux.HandleFunc("GET /coverage", s.page(s.coverage))
 	s.mux.HandleFunc("GET /risks", s.page(s.risks))
 	s.mux.HandleFunc("GET /risks/{id}", s.page(s.riskDetail))
@@ -219,94 +220,6 @@ func (s *Server) scanParam(r *http.Request) (*store.Scan, error) {
 }
 
 var severities = []finding.Severity{finding.Critical, finding.High, finding.Medium, finding.Low, finding.Informational}
-
-type heatRow struct {
-	Account store.Account
-	Cells   []heatCell
-	Total   int64
-}
-
-type heatCell struct {
-	Severity finding.Severity
-	Count    int64
-}
-
-func (s *Server) overview(r *http.Request) (string, map[string]any, error) {
-	ctx := r.Context()
-	data := map[string]any{"Title": "Overview", "Severities": severities}
-	sc, err := s.latestScan(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	data["Scan"] = sc
-	if sc == nil {
-		return "overview", data, nil
-	}
-	accts, err := s.db.Accounts(ctx, sc.ID)
-	if err != nil {
-		return "", nil, err
-	}
-	counts, err := s.db.FailCounts(ctx)
-	if err != nil {
-		return "", nil, err
-	}
-	totals := make([]heatCell, len(severities))
-	var heat []heatRow
-	seen := map[string]bool{}
-	addRow := func(a store.Account) {
-		row := heatRow{Account: a}
-		for i, sev := range severities {
-			n := counts[a.ID][sev]
-			row.Cells = append(row.Cells, heatCell{Severity: sev, Count: n})
-			row.Total += n
-			totals[i].Severity = sev
-			totals[i].Count += n
-		}
-		heat = append(heat, row)
-	}
-	for _, a := range accts {
-		seen[a.ID] = true
-		addRow(a)
-	}
-	// Findings of accounts the latest scan did not list (e.g. removed from the organization)
-	// still count: hiding them would understate the risk.
-	var extra []string
-	for id := range counts {
-		if !seen[id] {
-			extra = append(extra, id)
-		}
-	}
-	sort.Strings(extra)
-	for _, id := range extra {
-		addRow(store.Account{ID: id})
-	}
-	data["Accounts"] = accts
-	data["Heat"] = heat
-	data["Totals"] = totals
-	cov, err := s.db.CoverageOf(ctx, sc.ID)
-	if err != nil {
-		return "", nil, err
-	}
-	var gaps []store.Coverage
-	for _, c := range cov {
-		if c.Status != store.CoverageOK {
-			gaps = append(gaps, c)
-		}
-	}
-	data["Tasks"] = len(cov)
-	data["Gaps"] = gaps
-	newest, err := s.db.NewestFailing(ctx, 20)
-	if err != nil {
-		return "", nil, err
-	}
-	// Newly resolved: resolved by the latest scan, as its history says.
-	resolved, err := s.db.ResolvedIn(ctx, sc.ID, 20)
-	if err != nil {
-		return "", nil, err
-	}
-	data["Newest"], data["Resolved"] = newest, resolved
-	return "overview", data, nil
-}
 
 func (s *Server) accounts(r *http.Request) (string, map[string]any, error) {
 	sc, err := s.scanParam(r)

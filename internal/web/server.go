@@ -35,6 +35,7 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	sessions *sessionStore
+	scores   scoreCache
 }
 
 // New builds the handler tree.

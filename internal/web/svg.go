@@ -65,10 +65,10 @@ func (g *dagGraph) edge(from, to, label string) {
 // Layout constants, in SVG user units.
 const (
 	nodeW, nodeH   = 210, 46
-	colGap, rowGap = 120, 34
+	colGap, rowGap = 170, 34
 	svgPad         = 16
-	labelRunes     = 30
-	edgeLabelRunes = 34
+	labelRunes     = 24
+	edgeLabelRunes = 27
 )
 
 // placedNode is a node with its box.

@@ -525,10 +525,11 @@ func TestHostileValuesRenderInert(t *testing.T) {
 		"/path/" + url.PathEscape(hostileURL):                "javascript:alert(1)",
 		"/compliance?framework=cis-aws-3.0":                  "<td><a href=\"/compliance?account=222222222222&amp;framework=cis-aws-3.0\">222222222222</a> &lt;script&gt;alert(1)&lt;/script&gt;</td>",
 		"/compliance?account=" + url.QueryEscape(hostileImg): "Account &#34;&gt;&lt;img src=x onerror=alert(1)&gt;",
-		"/checks":               "Hostile &lt;script&gt;alert(1)&lt;/script&gt;",
-		"/checks/zz.hostile":    "&lt;script&gt;alert(1)&lt;/script&gt;",
-		"/search?q=203.0.113.7": "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>",
-		"/search?q=" + url.QueryEscape(hostileScript): "&lt;script&gt;alert(1)&lt;/script&gt;",
+		"/scans/diff":                                        "&lt;script&gt;alert(1)&lt;/script&gt;",
+		"/checks":                                            "Hostile &lt;script&gt;alert(1)&lt;/script&gt;",
+		"/checks/zz.hostile":                                 "&lt;script&gt;alert(1)&lt;/script&gt;",
+		"/search?q=203.0.113.7":                              "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>",
+		"/search?q=" + url.QueryEscape(hostileScript):        "&lt;script&gt;alert(1)&lt;/script&gt;",
 	}
 	hrefJS := regexp.MustCompile(`(?i)(href|src|action)\s*=\s*["']?\s*javascript:`)
 	for p, escaped := range pages {
