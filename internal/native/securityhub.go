@@ -123,17 +123,24 @@ func FromASFF(f *shtypes.AwsSecurityFinding) *finding.Finding {
 			out.Status = finding.Pass
 		}
 	}
+	unmatched := ""
 	if len(f.Resources) > 0 {
 		r := f.Resources[0]
 		out.ResourceType = ResourceTypeFromASFF(aws.ToString(r.Type))
 		rid := aws.ToString(r.Id)
+		part := partitionOf(aws.ToString(f.ProductArn))
 		if out.ResourceType == "AWS::::Account" {
 			// ASFF names accounts "AWS::::Account:123456789012"; keep that, it is not an ARN.
 			out.ResourceARN = rid
-		} else if a := idARN(partitionOf(aws.ToString(f.ProductArn)), firstNonEmpty(aws.ToString(r.Region), out.Region), out.AccountID, rid); a != "" {
+		} else if a := idARN(part, firstNonEmpty(aws.ToString(r.Region), out.Region), out.AccountID, rid); a != "" {
 			out.ResourceARN = a
+		} else if arn, typ, why := accessKeyPrincipal(part, out.AccountID, r); arn != "" {
+			// GuardDuty's copies of credential findings name the access key; the inventory
+			// holds its user or role, named here without the path (resolved by the collector).
+			out.ResourceARN, out.ResourceType, unmatched = arn, typ, why
 		} else {
 			out.ResourceARN = rid
+			unmatched = "Security Hub names this " + firstNonEmpty(out.ResourceType, "resource") + " " + rid + ", which is not an inventory ARN"
 		}
 	}
 	if f.Remediation != nil && f.Remediation.Recommendation != nil {
@@ -164,7 +171,35 @@ func FromASFF(f *shtypes.AwsSecurityFinding) *finding.Finding {
 		ev["Resources"] = ids
 	}
 	out.Evidence = evidence(ev)
+	if unmatched != "" {
+		MarkUnmatched(out, "", unmatched)
+	}
 	return out
+}
+
+// accessKeyPrincipal maps an ASFF AwsIamAccessKey resource onto the principal that used the key:
+// its user or role ARN without the path (and why that is not yet the inventory's ARN), or the
+// account's root.
+func accessKeyPrincipal(partition, account string, r shtypes.Resource) (arn, typ, unmatched string) {
+	if aws.ToString(r.Type) != "AwsIamAccessKey" || r.Details == nil || r.Details.AwsIamAccessKey == nil {
+		return "", "", ""
+	}
+	k := r.Details.AwsIamAccessKey
+	account = firstNonEmpty(aws.ToString(k.AccountId), account)
+	name := firstNonEmpty(aws.ToString(k.PrincipalName), aws.ToString(k.UserName))
+	switch aws.ToString(k.PrincipalType) {
+	case "Root":
+		return "arn:" + partition + ":iam::" + account + ":root", "AWS::::Account", ""
+	case "IAMUser":
+		if name != "" {
+			return "arn:" + partition + ":iam::" + account + ":user/" + name, "AWS::IAM::User", "Security Hub names the IAM user " + name + " without its path"
+		}
+	case "AssumedRole", "Role":
+		if name != "" {
+			return "arn:" + partition + ":iam::" + account + ":role/" + name, "AWS::IAM::Role", "Security Hub names the IAM role " + name + " without its path"
+		}
+	}
+	return "", "", ""
 }
 
 func statusReasons(c *shtypes.Compliance) string {

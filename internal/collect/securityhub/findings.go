@@ -14,14 +14,15 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/collect"
 	"github.com/yagura-dev/yagura/internal/native"
+	"github.com/yagura-dev/yagura/internal/native/iamname"
 )
 
 func init() {
 	collect.Register(&collect.Collector{
 		Name:    "securityhub.findings",
 		Service: "securityhub",
-		Actions: []string{"securityhub:GetFindings", "securityhub:ListFindingAggregators",
-			"securityhub:GetFindingAggregator", "securityhub:GetAdministratorAccount"},
+		Actions: append([]string{"securityhub:GetFindings", "securityhub:ListFindingAggregators",
+			"securityhub:GetFindingAggregator", "securityhub:GetAdministratorAccount"}, iamname.Actions...),
 		Run: collectFindings,
 	})
 }
@@ -42,6 +43,7 @@ func collectFindings(ctx context.Context, t *collect.Target, sink collect.Sink) 
 			RecordState: []types.StringFilter{{Comparison: types.StringFilterComparisonEquals, Value: aws.String("ACTIVE")}},
 		},
 	}
+	names := iamname.New(t.Config)
 	p := securityhub.NewGetFindingsPaginator(client, in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -55,6 +57,12 @@ func collectFindings(ctx context.Context, t *collect.Target, sink collect.Sink) 
 				continue
 			}
 			f := native.FromASFF(&page.Findings[i])
+			if f.AccountID == t.AccountID {
+				// A credential finding names the principal without its IAM path; IAM here can
+				// only tell about this account's principals (a member's are resolved when
+				// read directly, and that copy wins the merge).
+				names.Resolve(ctx, f)
+			}
 			// A control yagura also checks takes the yagura finding's id, so the two merge.
 			native.AdoptControl(f)
 			if err := sink.PutFinding(f); err != nil {
