@@ -223,7 +223,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Unlock()
 	memoKey := ""
 	if p.Memo != nil && p.Memo.Select(c) {
-		memoKey = c.AccountID + "|" + c.Region + "|" + c.Service + "|" + r.Method + " " + r.URL.RequestURI() + "|" + string(body)
+		// The action is part of the key: JSON protocols name it in a header, not the body.
+		memoKey = c.AccountID + "|" + c.Region + "|" + c.Service + "|" + c.Action + "|" + r.Method + " " + r.URL.RequestURI() + "|" + string(body)
 		if rec := p.Memo.get(memoKey); rec != nil {
 			p.Memoized.Add(1)
 			rec.replay(w)
@@ -248,7 +249,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Memo keeps the target's answers to the calls Select picks, keyed by account, region, service,
-// request line and body: a benchmark whose warm-up run fills it then measures the modelled
+// action, request line and body: a benchmark whose warm-up run fills it then measures the modelled
 // limits and latency, not how fast an emulator computes its answers. Failed answers are not kept.
 type Memo struct {
 	Select func(c *Call) bool

@@ -77,6 +77,21 @@ func TestMemoizeAnswersRepeatsFromMemory(t *testing.T) {
 	if p.Memoized.Load() != 2 || p.Memo.Len() != 2 {
 		t.Fatalf("Memoized = %d, %d answers kept; want 2 and 2", p.Memoized.Load(), p.Memo.Len())
 	}
+	// JSON protocols name the action in a header: same body, different actions, two answers.
+	p.Memo.Select = func(*Call) bool { return true }
+	for _, target := range []string{"AWSOrganizationsV20161128.DescribeOrganization", "AWSOrganizationsV20161128.ListAccounts"} {
+		req, _ := http.NewRequest(http.MethodPost, p.URL, strings.NewReader("{}"))
+		req.Header.Set("X-Amz-Target", target)
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/organizations/aws4_request, SignedHeaders=host, Signature=x")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := hits.Load(); n != 8 {
+		t.Fatalf("target answered %d calls, want 8: two JSON actions with one body were taken for one call", n)
+	}
 }
 
 // A held account's calls wait until released; other accounts' calls go through meanwhile.
