@@ -73,13 +73,7 @@ func gdServer(t *testing.T, deny string) (aws.Config, func() (getCalls, maxIDs i
 			maxIDs = max(maxIDs, len(req))
 			var fs []map[string]any
 			for _, id := range req {
-				f := map[string]any{}
-				for k, v := range tmpl {
-					f[k] = v
-				}
-				f["id"] = id
-				f["arn"] = "arn:aws:guardduty:us-east-1:" + gdAccount + ":detector/det1/finding/" + id.(string)
-				fs = append(fs, f)
+				fs = append(fs, gdFinding(tmpl, id.(string)))
 			}
 			b, _ := json.Marshal(map[string]any{"findings": fs})
 			nativetest.JSON(w, string(b))

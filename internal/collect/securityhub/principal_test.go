@@ -24,9 +24,7 @@ func TestSecurityHubCredentialFindingNamesThePrincipal(t *testing.T) {
 	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
 		switch {
 		case r.Form.Get("Action") == "GetUser" && r.Form.Get("UserName") == "carol":
-			nativetest.XML(w, `<GetUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetUserResult><User><Path>/dev/</Path>
-				<UserName>carol</UserName><UserId>AIDAC</UserId><Arn>arn:aws:iam::111122223333:user/dev/carol</Arn>
-				<CreateDate>2026-01-01T00:00:00Z</CreateDate></User></GetUserResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetUserResponse>`)
+			nativetest.IAMUser(w, account, "/dev/", "carol")
 		case r.Path == "/findingAggregator/list":
 			nativetest.JSON(w, `{"FindingAggregators":[]}`)
 		case r.Path == "/administrator":

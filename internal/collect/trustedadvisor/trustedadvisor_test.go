@@ -172,9 +172,7 @@ func TestTrustedAdvisorIAMUsersResolved(t *testing.T) {
 	_, cfg := nativetest.Serve(t, "us-east-1", func(w http.ResponseWriter, r nativetest.Request) {
 		switch {
 		case r.Form.Get("Action") == "GetUser" && r.Form.Get("UserName") == "bob":
-			nativetest.XML(w, `<GetUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetUserResult><User><Path>/ops/</Path>
-				<UserName>bob</UserName><UserId>AIDABOB</UserId><Arn>arn:aws:iam::111122223333:user/ops/bob</Arn>
-				<CreateDate>2026-01-01T00:00:00Z</CreateDate></User></GetUserResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetUserResponse>`)
+			nativetest.IAMUser(w, taAccount, "/ops/", "bob")
 		case r.Target == "DescribeTrustedAdvisorChecks":
 			nativetest.JSON(w, `{"checks":[{"id":"DqdJqYeRm5","name":"IAM Access Key Rotation","category":"security","description":"x",
 				"metadata":["Status","IAM User","Access Key","Key Last Rotated","Reason"]}]}`)

@@ -102,3 +102,10 @@ func XMLError(w http.ResponseWriter, status int, code, message string) {
 	_, _ = io.WriteString(w, `<ErrorResponse><Error><Type>Sender</Type><Code>`+code+`</Code><Message>`+message+
 		`</Message></Error><RequestId>4f3c0d2e-0000-0000-0000-000000000000</RequestId></ErrorResponse>`)
 }
+
+// IAMUser answers IAM GetUser with the user NAME at PATH (e.g. "/ops/") of account.
+func IAMUser(w http.ResponseWriter, account, path, name string) {
+	XML(w, `<GetUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><GetUserResult><User><Path>`+path+`</Path>
+		<UserName>`+name+`</UserName><UserId>AIDA`+strings.ToUpper(name)+`</UserId><Arn>arn:aws:iam::`+account+`:user`+path+name+`</Arn>
+		<CreateDate>2026-01-01T00:00:00Z</CreateDate></User></GetUserResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetUserResponse>`)
+}
