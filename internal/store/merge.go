@@ -40,14 +40,42 @@ func mergeCopy(ctx context.Context, tx *sql.Tx, f *finding.Finding, prevSources 
 		return &g, nil
 	}
 	g.Evidence = json.RawMessage(mergeOrigins(evidence.String, string(f.Evidence)))
+	if hasKey(string(f.Evidence), unmatchedKey) && !hasKey(evidence.String, unmatchedKey) && arn.String != "" {
+		// This copy could not name its resource by the inventory's ARN (a failed lookup, a
+		// relay that names it otherwise); the earlier copy could: keep its resource.
+		g.ResourceARN, g.ResourceType = arn.String, rtype.String
+		g.Evidence = json.RawMessage(dropKey(string(g.Evidence), unmatchedKey))
+	}
 	return &g, nil
+}
+
+// unmatchedKey is the evidence key (native.EvidenceUnmatched) of a finding whose resource_arn is
+// the source's own identifier, not an inventory ARN.
+const unmatchedKey = "unmatchedResource"
+
+func hasKey(evidence, key string) bool {
+	return bytes.Contains([]byte(evidence), []byte(`"`+key+`"`))
+}
+
+// dropKey removes one top-level key from a JSON object; anything else is returned as it is.
+func dropKey(evidence, key string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(evidence), &m) != nil || m == nil {
+		return evidence
+	}
+	delete(m, key)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return evidence
+	}
+	return string(out)
 }
 
 // mergeOrigins returns the evidence next with the origins of the evidence prev added, so that a
 // finding merged from an organization analyzer and an account analyzer names both. Evidence
 // that is not a JSON object, or has no origins, is left as it is.
 func mergeOrigins(prev, next string) string {
-	if !bytes.Contains([]byte(prev), []byte(`"`+originsKey+`"`)) {
+	if !hasKey(prev, originsKey) {
 		return next
 	}
 	var p, n map[string]json.RawMessage

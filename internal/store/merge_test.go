@@ -92,3 +92,28 @@ func TestRelayedCopyDoesNotReplaceTheDirectOne(t *testing.T) {
 		}
 	}
 }
+
+// Two copies of a Config finding (read in the account and through the aggregator), one of which
+// could not resolve its resource: the merged finding keeps the resolved ARN.
+func TestMergeKeepsTheResolvedResource(t *testing.T) {
+	resolved := func() *finding.Finding {
+		f := bucketShared("a", finding.Medium)
+		f.Source, f.Sources, f.ResourceARN = "config", []string{"config"}, "arn:aws:iam::222222222222:user/ops/bob"
+		f.Evidence = json.RawMessage(`{"resourceId":"AIDA1"}`)
+		return f
+	}
+	unresolved := func() *finding.Finding {
+		f := resolved()
+		f.ResourceARN = "AIDA1"
+		f.Evidence = json.RawMessage(`{"resourceId":"AIDA1","unmatchedResource":"lookup denied"}`)
+		return f
+	}
+	for i, order := range [][]*finding.Finding{{resolved(), unresolved()}, {unresolved(), resolved()}} {
+		db := testDB(t)
+		put(t, db, newScan(t, db), order...)
+		f := get(t, db, "aa1")
+		if f.ResourceARN != "arn:aws:iam::222222222222:user/ops/bob" || string(f.Evidence) != `{"resourceId":"AIDA1"}` {
+			t.Errorf("order %d: resource %s evidence %s", i, f.ResourceARN, f.Evidence)
+		}
+	}
+}
