@@ -35,6 +35,7 @@ func main() {
 	seed := flag.Uint64("seed", 7, "random seed")
 	keep := flag.String("db", "", "keep the database at this path instead of a temporary directory; an existing one (built by an earlier run with the same -rules and -seed) is reused")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the query phase to this file")
+	buildprofile := flag.String("buildprofile", "", "write a CPU profile of the build to this file")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("load average at start: %s (%d CPUs)\n", loadAvg(), runtime.NumCPU())
@@ -71,7 +72,17 @@ func main() {
 		}
 		fmt.Printf("reusing scan %d of %s (built with -rules %d)\n", scanID, path, *rules)
 	} else {
+		if *buildprofile != "" {
+			f, err := os.Create(*buildprofile)
+			if err != nil {
+				log.Fatal(err)
+			}
+			pprof.StartCPUProfile(f)
+		}
 		scanID = build(ctx, db, gen, path, *rules)
+		if *buildprofile != "" {
+			pprof.StopCPUProfile()
+		}
 	}
 
 	qs := gen.queries(*queries)
@@ -107,6 +118,8 @@ func main() {
 	var idxTimes, linTimes, idxCPU, linCPU []time.Duration
 	var matches []int
 	var answers []string
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	for _, r := range qs {
 		q := netsearch.Query{Range: r, Mode: netsearch.ModeContains, Port: -1}
 		t0, c0 := time.Now(), cpuTime()
@@ -120,6 +133,7 @@ func main() {
 			answers = append(answers, fingerprint(ms))
 		}
 	}
+	runtime.ReadMemStats(&m1)
 	loadQuery := loadAvg()
 	for i := 0; i < *linear && i < len(qs); i++ {
 		q := netsearch.Query{Range: qs[i], Mode: netsearch.ModeContains, Port: -1}
@@ -144,6 +158,8 @@ func main() {
 	fmt.Printf("ratio linear/index: p50 %.0fx  p99 %.0fx\n", float64(lp50)/float64(ip50), float64(lp99)/float64(ip99))
 	fmt.Printf("CPU time per query: index p50 %s p99 %s, linear p50 %s p99 %s\n",
 		ms(pct(idxCPU, 50)), ms(pct(idxCPU, 99)), ms(pct(linCPU, 50)), ms(pct(linCPU, 99)))
+	fmt.Printf("index: %s allocated per query (fingerprints included), %d GC cycles in %d queries\n",
+		mib((m1.TotalAlloc-m0.TotalAlloc)/uint64(len(qs))), m1.NumGC-m0.NumGC, len(qs))
 	fmt.Printf("load average after the index queries: %s, at the end: %s (%d CPUs)\n", loadQuery, loadAvg(), runtime.NumCPU())
 	fmt.Printf("peak RSS of the whole run: %s (VmHWM)\n", mib(vmHWM()))
 	verdict := "PASS"

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -222,10 +223,11 @@ type NetRuleWriter struct {
 	db      *DB
 	scanID  int64
 	tx      *sql.Tx
-	stmt    *sql.Stmt
+	stmt    *sql.Stmt // the full multi-row INSERT, prepared in tx
+	head    string    // the INSERT of the queued rows
+	args    []any     // queued rows
 	pending int
 	total   int64
-	buf     []byte
 }
 
 // NewNetRuleWriter deletes whatever a previous, possibly interrupted, extraction left for the
@@ -244,65 +246,110 @@ func (db *DB) NewNetRuleWriter(ctx context.Context, scanID int64) (*NetRuleWrite
 // organization is dominated by commit count.
 const netRuleBatch = 20000
 
-func (w *NetRuleWriter) begin(ctx context.Context, query string) error {
-	tx, err := w.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
+// netRulesPerInsert is how many rows one INSERT statement carries: one statement execution per
+// row through the driver was the larger part of a bulk load. A variable for tests.
+var netRulesPerInsert = 64
+
+const (
+	stagingInsert = `INSERT INTO netrule_staging (scan_id, family, prefix_len, net_start, ord, seq, data) VALUES `
+	groupsInsert  = `INSERT INTO netrule_groups (scan_id, family, prefix_len, net_start, part, rules, data) VALUES `
+	netRuleCols   = 7
+)
+
+func insertSQL(head string, rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", netRuleCols), ",") + ")"
+	return head + strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+// add queues one row for the INSERT starting with head (the rows of one writer phase all go to
+// one table); the arguments must not change afterwards. Rows are written netRulesPerInsert at a
+// time and committed every netRuleBatch rows.
+func (w *NetRuleWriter) add(ctx context.Context, head string, args ...any) error {
+	if w.tx == nil {
+		tx, err := w.db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		w.tx = tx
+	}
+	if head != w.head && (len(w.args) > 0 || w.stmt != nil) {
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
+		return w.add(ctx, head, args...)
+	}
+	w.head = head
+	w.args = append(w.args, args...)
+	if len(w.args) < netRuleCols*netRulesPerInsert {
+		return nil
+	}
+	if w.stmt == nil {
+		stmt, err := w.tx.PrepareContext(ctx, insertSQL(head, netRulesPerInsert))
+		if err != nil {
+			w.abort()
+			return err
+		}
+		w.stmt = stmt
+	}
+	if _, err := w.stmt.ExecContext(ctx, w.args...); err != nil {
+		w.abort()
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, query)
-	if err != nil {
-		tx.Rollback()
-		return err
+	clear(w.args)
+	w.args = w.args[:0]
+	w.pending += netRulesPerInsert
+	if w.pending >= netRuleBatch {
+		return w.flush(ctx)
 	}
-	w.tx, w.stmt = tx, stmt
 	return nil
 }
 
 // Put queues one rule.
 func (w *NetRuleWriter) Put(ctx context.Context, r *NetRule) error {
-	if w.tx == nil {
-		if err := w.begin(ctx, `INSERT INTO netrule_staging (scan_id, family, prefix_len, net_start, ord, seq, data) VALUES (?,?,?,?,?,?,?)`); err != nil {
-			return err
-		}
-	}
 	fam, plen, start, ord := netGroupOf(r)
 	if ord == nil {
 		ord = []byte{}
 	}
-	w.buf = appendNetRule(w.buf[:0], r, nil)
-	if _, err := w.stmt.ExecContext(ctx, w.scanID, fam, plen, start, ord, w.total, w.buf); err != nil {
-		w.abort()
+	if err := w.add(ctx, stagingInsert, w.scanID, fam, plen, start, ord, w.total, appendNetRule(nil, r, nil)); err != nil {
 		return err
 	}
-	w.pending++
 	w.total++
-	if w.pending >= netRuleBatch {
-		return w.flush()
-	}
 	return nil
 }
 
 func (w *NetRuleWriter) abort() {
 	if w.tx != nil {
-		w.stmt.Close()
+		if w.stmt != nil {
+			w.stmt.Close()
+		}
 		w.tx.Rollback()
-		w.tx, w.stmt = nil, nil
 	}
+	w.tx, w.stmt, w.args, w.pending = nil, nil, nil, 0
 }
 
-func (w *NetRuleWriter) flush() error {
+// flush writes the queued rows and commits.
+func (w *NetRuleWriter) flush(ctx context.Context) error {
 	if w.tx == nil {
 		return nil
 	}
-	w.stmt.Close()
+	if len(w.args) > 0 {
+		if _, err := w.tx.ExecContext(ctx, insertSQL(w.head, len(w.args)/netRuleCols), w.args...); err != nil {
+			w.abort()
+			return err
+		}
+	}
+	if w.stmt != nil {
+		w.stmt.Close()
+	}
 	err := w.tx.Commit()
-	w.tx, w.stmt, w.pending = nil, nil, 0
+	clear(w.args)
+	w.tx, w.stmt, w.args, w.pending = nil, nil, w.args[:0], 0
 	return err
 }
 
 // Close groups the staged rules by key and marks the scan indexed.
 func (w *NetRuleWriter) Close(ctx context.Context) error {
-	if err := w.flush(); err != nil {
+	if err := w.flush(ctx); err != nil {
 		return err
 	}
 	prefixes, err := w.group(ctx)
@@ -358,22 +405,14 @@ func (w *NetRuleWriter) group(ctx context.Context) (map[int]map[int]bool, error)
 			data = appendNetRule(data, r, prev)
 			prev = r
 		}
-		if w.tx == nil {
-			if err := w.begin(ctx, `INSERT INTO netrule_groups (scan_id, family, prefix_len, net_start, part, rules, data) VALUES (?,?,?,?,?,?,?)`); err != nil {
-				return err
-			}
-		}
-		if _, err := w.stmt.ExecContext(ctx, w.scanID, fam, plen, start, part, n, data); err != nil {
+		if err := w.add(ctx, groupsInsert, w.scanID, fam, plen, start, part, n, data); err != nil {
 			return err
 		}
 		if prefixes[fam] != nil {
 			prefixes[fam][plen] = true
 		}
-		part, data, recs = part+1, data[:0], recs[:0]
-		w.pending++
-		if w.pending >= netRuleBatch {
-			return w.flush()
-		}
+		// data is queued: the next row gets its own.
+		part, data, recs = part+1, nil, recs[:0]
 		return nil
 	}
 	for rows.Next() {
@@ -406,7 +445,7 @@ func (w *NetRuleWriter) group(ctx context.Context) (map[int]map[int]bool, error)
 	if err := put(); err != nil {
 		return nil, err
 	}
-	return prefixes, w.flush()
+	return prefixes, w.flush(ctx)
 }
 
 // netGroupPart is the most records one group row holds, which bounds the writer's memory and a

@@ -57,9 +57,10 @@ func TestNetRuleEncodingRoundTrip(t *testing.T) {
 // A CIDR with more rules than one part holds spans parts, read back in extraction order;
 // NotIpAddress rules come back ordered by resource and statement.
 func TestNetRuleWriterGroups(t *testing.T) {
-	old := netGroupPart
-	netGroupPart = 3
-	t.Cleanup(func() { netGroupPart = old })
+	// Small parts and statements: groups span parts, and inserts have full and partial batches.
+	oldPart, oldRows := netGroupPart, netRulesPerInsert
+	netGroupPart, netRulesPerInsert = 3, 2
+	t.Cleanup(func() { netGroupPart, netRulesPerInsert = oldPart, oldRows })
 	ctx := context.Background()
 	db, id, w := newTestNetRuleWriter(t)
 	for i := 0; i < 8; i++ {
