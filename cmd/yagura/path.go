@@ -88,8 +88,13 @@ func printPath(w io.Writer, r risk.Report) error {
 		if ro.Admin != "" {
 			fmt.Fprintf(w, "  administrator via %s\n", ts(ro.Admin))
 		}
-		for _, p := range ro.Privesc {
-			fmt.Fprintf(w, "  privilege escalation: %s\n", ts(p))
+		if ro.Admin != "" && len(ro.Privesc) > 1 {
+			// An administrator can do them all: one line says so (JSON keeps the list).
+			fmt.Fprintf(w, "  privilege escalation: all %d known actions\n", len(ro.Privesc))
+		} else {
+			for _, p := range ro.Privesc {
+				fmt.Fprintf(w, "  privilege escalation: %s\n", ts(p))
+			}
 		}
 		if ro.TrustAnyone {
 			fmt.Fprintln(w, "  trusted by anyone")
