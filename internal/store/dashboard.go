@@ -180,3 +180,12 @@ func (db *DB) CheckCounts(ctx context.Context) (map[string]StatusCounts, error) 
 	}
 	return out, rows.Err()
 }
+
+// HistoryMark is a number that grows whenever a finding's history records an event (new,
+// resolved, reopened, stale, muted, …): a cheap key for caches of per-scan aggregates that a
+// re-evaluation may change.
+func (db *DB) HistoryMark(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.SQL.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM finding_events`).Scan(&n)
+	return n, err
+}

@@ -28,32 +28,39 @@ type heatCell struct {
 // trendScans is how many finished scans the score trend covers.
 const trendScans = 30
 
-// scoreCache keeps the scores of finished scans other than the latest: their results do not
-// change (unless `yagura checks run` re-evaluates an old scan, which a restart picks up), and
-// recomputing 30 scans of 100k results on every overview would cost seconds.
+// scoreCache keeps the scores of finished scans: recomputing 30 scans of 100k results on every
+// overview would cost seconds. The latest scan's score is recomputed when a finding's history
+// has grown since (store.HistoryMark: `yagura checks run` re-evaluating it records events);
+// older scans keep theirs until a restart.
 type scoreCache struct {
 	mu sync.Mutex
-	m  map[int64]store.ScanScore
+	m  map[int64]cachedScore
 }
 
-func (c *scoreCache) get(ctx context.Context, db *store.DB, scanID int64, cache bool) (store.ScanScore, error) {
+type cachedScore struct {
+	store.ScanScore
+	mark int64
+}
+
+// get returns the score of a scan; latest says whether mark must match.
+func (c *scoreCache) get(ctx context.Context, db *store.DB, scanID, mark int64, latest bool) (store.ScanScore, error) {
 	c.mu.Lock()
 	v, ok := c.m[scanID]
 	c.mu.Unlock()
-	if ok && cache {
-		return v, nil
+	if ok && (!latest || v.mark == mark) {
+		return v.ScanScore, nil
 	}
-	v, err := db.ScoreOf(ctx, scanID)
-	if err != nil || !cache {
-		return v, err
+	sc, err := db.ScoreOf(ctx, scanID)
+	if err != nil {
+		return sc, err
 	}
 	c.mu.Lock()
 	if c.m == nil {
-		c.m = map[int64]store.ScanScore{}
+		c.m = map[int64]cachedScore{}
 	}
-	c.m[scanID] = v
+	c.m[scanID] = cachedScore{sc, mark}
 	c.mu.Unlock()
-	return v, nil
+	return sc, nil
 }
 
 // trendPoint is the score of one scan.
@@ -153,6 +160,10 @@ func (s *Server) scoreTrend(ctx context.Context, latest int64) ([]trendPoint, er
 	if err != nil {
 		return nil, err
 	}
+	mark, err := s.db.HistoryMark(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []trendPoint
 	for _, sc := range all {
 		if len(out) == trendScans {
@@ -161,7 +172,7 @@ func (s *Server) scoreTrend(ctx context.Context, latest int64) ([]trendPoint, er
 		if sc.ID > latest || (sc.Status != store.ScanComplete && sc.Status != store.ScanPartial) {
 			continue
 		}
-		v, err := s.scores.get(ctx, s.db, sc.ID, sc.ID != latest)
+		v, err := s.scores.get(ctx, s.db, sc.ID, mark, sc.ID == latest)
 		if err != nil {
 			return nil, err
 		}
