@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/yagura-dev/yagura/internal/mutelist"
 	"github.com/yagura-dev/yagura/internal/report"
+	"github.com/yagura-dev/yagura/internal/store"
 )
 
 func init() { subcommands = append(subcommands, newMutelistCmd) }
@@ -36,14 +38,12 @@ the dashboard apply too and stay when the list is replaced or cleared.`,
 			if err != nil {
 				return err
 			}
-			db, err := openDB(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
 			now := time.Now().UTC()
-			l, err := db.ImportMutelist(cmd.Context(), doc, args[0], now)
-			if err != nil {
+			var l *mutelist.List
+			if err := withDB(cmd, func(db *store.DB) (err error) {
+				l, err = db.ImportMutelist(cmd.Context(), doc, args[0], now)
+				return err
+			}); err != nil {
 				return fmt.Errorf("%s: %w (the stored mutelist is unchanged)", args[0], err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "stored %d mutes from %s\n", len(l.Mutes), args[0])
@@ -59,13 +59,11 @@ the dashboard apply too and stay when the list is replaced or cleared.`,
 		Short: "Print the stored mutelist: the YAML document (--format yaml) or its entries and their state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := openDB(cmd.Context())
-			if err != nil {
+			var m *store.StoredMutelist
+			if err := withDB(cmd, func(db *store.DB) (err error) {
+				m, err = db.Mutelist(cmd.Context())
 				return err
-			}
-			defer db.Close()
-			m, err := db.Mutelist(cmd.Context())
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -124,13 +122,11 @@ the dashboard apply too and stay when the list is replaced or cleared.`,
 		Short: "Delete the stored mutelist (mutes set in the dashboard stay)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := openDB(cmd.Context())
-			if err != nil {
+			var had bool
+			if err := withDB(cmd, func(db *store.DB) (err error) {
+				had, err = db.ClearMutelist(cmd.Context())
 				return err
-			}
-			defer db.Close()
-			had, err := db.ClearMutelist(cmd.Context())
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			if had {
@@ -142,4 +138,14 @@ the dashboard apply too and stay when the list is replaced or cleared.`,
 		},
 	})
 	return cmd
+}
+
+// withDB runs fn with the database named by --db open.
+func withDB(cmd *cobra.Command, fn func(*store.DB) error) error {
+	db, err := openDB(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
 }

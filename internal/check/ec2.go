@@ -206,6 +206,9 @@ type instanceConfig struct {
 		HttpTokens, HttpEndpoint string
 	}
 	NetworkInterfaces []struct{ NetworkInterfaceId string }
+	// StateTransitionReason says when a stopped instance stopped (EC2.4).
+	StateTransitionReason string
+	VirtualizationType    string
 }
 
 func init() {

@@ -36,12 +36,42 @@ func (s StoreSource) Coverage(ctx context.Context) ([]store.Coverage, error) {
 	return s.DB.CoverageOf(ctx, s.ScanID)
 }
 
-// Each implements Source.
+// Each implements Source. It reads only what checks use (ARN, type, account, region, name,
+// config, read errors) and in no particular order — the engine groups nothing by order — so SQLite
+// neither sorts a million rows nor decodes tags no check reads; an empty errors object is not
+// decoded at all.
 func (s StoreSource) Each(ctx context.Context, types []string, fn func(*inventory.Resource) error) error {
 	if len(types) == 0 {
 		return nil
 	}
-	return s.DB.EachResource(ctx, s.ScanID, store.ResourceFilter{Types: types}, fn)
+	args := make([]any, 0, len(types)+1)
+	args = append(args, s.ScanID)
+	for _, t := range types {
+		args = append(args, t)
+	}
+	rows, err := s.DB.SQL.QueryContext(ctx, `SELECT arn, type, account_id, region, name, config, errors FROM resources
+		WHERE scan_id = ? AND type IN (`+strings.TrimSuffix(strings.Repeat("?,", len(types)), ",")+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r := &inventory.Resource{}
+		var cfg, errs []byte
+		if err := rows.Scan(&r.ARN, &r.Type, &r.AccountID, &r.Region, &r.Name, &cfg, &errs); err != nil {
+			return err
+		}
+		r.Config = cfg
+		if len(errs) > 2 {
+			if err := json.Unmarshal(errs, &r.Errors); err != nil {
+				return fmt.Errorf("read errors of %s: %w", r.ARN, err)
+			}
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // Sink receives findings as they are produced.
@@ -103,6 +133,14 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 	// (indexes plus a bounded queue): trading some memory for fewer collections roughly halves
 	// the time spent in the garbage collector.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	// ...but within a bound, so that a large inventory does not inflate the process (1M
+	// resources: the live heap stays near 120 MiB; without the bound the heap goal was ~600 MiB
+	// and the peak RSS 840 MiB, with it about 400-550 MiB for some 10% more GC work).
+	const heapBound = 512 << 20
+	if prev := debug.SetMemoryLimit(-1); prev > heapBound {
+		debug.SetMemoryLimit(heapBound)
+		defer debug.SetMemoryLimit(prev)
+	}
 	cov, err := src.Coverage(ctx)
 	if err != nil {
 		return Stats{}, err
@@ -132,7 +170,7 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 	var st Stats
 	// Workers turn results into findings; one writer goroutine feeds the sink, which need
 	// not be safe for concurrent use.
-	out := make(chan []*finding.Finding, 64)
+	out := make(chan []*finding.Finding, 8)
 	var writeErr error
 	writerDone := make(chan struct{})
 	go func() {

@@ -50,32 +50,35 @@ func decode[T any](r *Res) (*T, error) {
 	return v, nil
 }
 
+// cached computes a per-resource value once for all the checks that need it (fn runs without
+// the resource's lock held, so it may decode).
+func cached[K comparable, V any](r *Res, key K, fn func() V) V {
+	r.mu.Lock()
+	if v, ok := r.cache[key]; ok {
+		r.mu.Unlock()
+		return v.(V)
+	}
+	r.mu.Unlock()
+	v := fn()
+	r.mu.Lock()
+	if r.cache == nil {
+		r.cache = map[any]any{}
+	}
+	r.cache[key] = v
+	r.mu.Unlock()
+	return v
+}
+
 // policyKey caches parsed policy documents by attribute.
 type policyKey string
 
 // cachedPolicy parses a policy attribute once per resource: several checks read the same policy.
 func (r *Res) cachedPolicy(attr string, raw json.RawMessage) (*policy.Document, error) {
-	r.mu.Lock()
-	if v, ok := r.cache[policyKey(attr)]; ok {
-		r.mu.Unlock()
-		if err, isErr := v.(error); isErr {
-			return nil, err
-		}
-		return v.(*policy.Document), nil
-	}
-	r.mu.Unlock()
-	d, err := parsePolicyValue(raw)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cache == nil {
-		r.cache = map[any]any{}
-	}
-	if err != nil {
-		r.cache[policyKey(attr)] = err
-	} else {
-		r.cache[policyKey(attr)] = d
-	}
-	return d, err
+	v := cached(r, policyKey(attr), func() docOrErr {
+		d, err := parsePolicyValue(raw)
+		return docOrErr{d, err}
+	})
+	return v.d, v.err
 }
 
 // ErrorOf returns the read failure recorded for one of attrs, if any.

@@ -27,10 +27,7 @@ func init() {
 		Risk:        "A long-stopped instance keeps old software and credentials that start again unpatched when someone boots it.",
 		Remediation: Remediation{CLI: "aws ec2 terminate-instances --instance-ids ID", Console: "EC2 > Instances > instance > Instance state > Terminate", Doc: ec2Doc},
 		Eval: func(e *Env, r *Res) Result {
-			i, err := decode[struct {
-				State                 *struct{ Name string }
-				StateTransitionReason string
-			}](r)
+			i, err := decode[instanceConfig](r)
 			if err != nil {
 				return Errorf("%v", err)
 			}
@@ -51,19 +48,23 @@ func init() {
 			return Pass("stopped since "+at.Format(time.DateOnly), nil)
 		}})
 
-	fieldCheck("ec2.instance_not_paravirtual", "Amazon EC2 paravirtual instance types should not be used", TypeInstance, []string{"fsbp:EC2.24"}, finding.Medium, nil,
-		"Paravirtual instances miss the hardware virtualization extensions and current security updates of HVM.",
-		Remediation{Console: "Relaunch the workload from an HVM AMI on a current instance type", Doc: ec2Doc},
-		func(m map[string]json.RawMessage) (bool, bool, string) {
-			switch v := jstr(m, "VirtualizationType"); v {
-			case "":
-				return false, true, ""
-			case "paravirtual":
-				return false, false, "virtualization type paravirtual"
-			default:
-				return true, false, "virtualization type " + v
+	Register(&Check{ID: "ec2.instance_not_paravirtual", Title: "Amazon EC2 paravirtual instance types should not be used",
+		Severity: finding.Medium, ResourceType: TypeInstance, Controls: []string{"fsbp:EC2.24"},
+		Risk:        "Paravirtual instances miss the hardware virtualization extensions and current security updates of HVM.",
+		Remediation: Remediation{Console: "Relaunch the workload from an HVM AMI on a current instance type", Doc: ec2Doc},
+		Eval: func(e *Env, r *Res) Result {
+			i, err := decode[instanceConfig](r)
+			if err != nil {
+				return Errorf("%v", err)
 			}
-		})
+			switch i.VirtualizationType {
+			case "":
+				return NA()
+			case "paravirtual":
+				return Fail("virtualization type paravirtual", nil)
+			}
+			return Pass("virtualization type "+i.VirtualizationType, nil)
+		}})
 
 	fieldCheck("ec2.transit_gateway_no_auto_accept", "Amazon EC2 Transit Gateways should not automatically accept VPC attachment requests", TypeTransitGateway, []string{"fsbp:EC2.23"}, finding.High, nil,
 		"Any account the gateway is shared with can attach a VPC and route into the network without review.",
@@ -104,16 +105,7 @@ func init() {
 	clu := TypeDBCluster
 	fieldCheck("rds.cluster_custom_admin", "RDS Database clusters should use a custom administrator username", clu, []string{"fsbp:RDS.24"}, finding.Medium, nil,
 		"Default admin names halve the work of password guessing.", rdsRem("Create a new cluster with a custom master username and migrate"),
-		func(m map[string]json.RawMessage) (bool, bool, string) {
-			u := jstr(m, "MasterUsername")
-			if u == "" {
-				return false, true, ""
-			}
-			if u == "admin" || u == "postgres" || u == "root" {
-				return false, false, "master username is the default " + u
-			}
-			return true, false, "custom master username"
-		})
+		customAdmin)
 	fieldCheck("rds.cluster_backtracking", "Amazon Aurora clusters should have backtracking enabled", clu, []string{"fsbp:RDS.14"}, finding.Medium, nil,
 		"A bad write or drop can only be undone by a full restore.", rdsRem("aws rds modify-db-cluster --db-cluster-identifier C --backtrack-window 86400"),
 		func(m map[string]json.RawMessage) (bool, bool, string) {
@@ -141,40 +133,4 @@ func init() {
 			}
 			return false, false, "audit log not exported (exports: " + strings.Join(exports, ", ") + ")"
 		})
-
-	Register(&Check{ID: "guardduty.eks_runtime_monitoring", Title: "GuardDuty EKS Runtime Monitoring should be enabled", Severity: finding.High,
-		ResourceType: TypeGuardDutyDetector, Controls: []string{"fsbp:GuardDuty.7"}, Needs: []string{"Detector"},
-		Risk:        "Processes, files and network activity inside EKS pods are not watched.",
-		Remediation: Remediation{CLI: "aws guardduty update-detector --detector-id ID --features '[{\"Name\":\"RUNTIME_MONITORING\",\"Status\":\"ENABLED\",\"AdditionalConfiguration\":[{\"Name\":\"EKS_ADDON_MANAGEMENT\",\"Status\":\"ENABLED\"}]}]'", Console: "GuardDuty > Runtime Monitoring > Configuration > EKS: enable with automated agent management", Doc: "https://docs.aws.amazon.com/guardduty/latest/ug/runtime-monitoring-configuration.html"},
-		Eval: func(e *Env, r *Res) Result {
-			d, err := decode[struct {
-				Status   string
-				Features []struct {
-					Name, Status            string
-					AdditionalConfiguration []struct{ Name, Status string }
-				}
-			}](r)
-			if err != nil {
-				return Errorf("%v", err)
-			}
-			if d.Status != "ENABLED" {
-				return NA()
-			}
-			for _, f := range d.Features {
-				// EKS Runtime Monitoring is the older feature name; Runtime Monitoring with the
-				// EKS add-on managed by GuardDuty replaced it and counts the same.
-				if f.Name == "EKS_RUNTIME_MONITORING" && f.Status == "ENABLED" {
-					return Pass("EKS_RUNTIME_MONITORING enabled", nil)
-				}
-				if f.Name == "RUNTIME_MONITORING" && f.Status == "ENABLED" {
-					for _, a := range f.AdditionalConfiguration {
-						if a.Name == "EKS_ADDON_MANAGEMENT" && a.Status == "ENABLED" {
-							return Pass("Runtime Monitoring with EKS agent management enabled", nil)
-						}
-					}
-					return Fail("Runtime Monitoring is on but EKS automated agent management is off", nil)
-				}
-			}
-			return Fail("EKS Runtime Monitoring not enabled", nil)
-		}})
 }

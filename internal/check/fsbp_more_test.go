@@ -39,7 +39,7 @@ func TestMoreFSBPChecks(t *testing.T) {
 		{"audit missing", finding.Fail, "error", one("rds.cluster_audit_logs", TypeDBCluster, `{"Engine":"aurora-mysql","EnabledCloudwatchLogsExports":["error"]}`, nil)},
 		{"audit garbage", finding.Error, "", one("rds.cluster_audit_logs", TypeDBCluster, `[1]`, nil)},
 		{"eks runtime addon", finding.Pass, "", one("guardduty.eks_runtime_monitoring", TypeGuardDutyDetector, `{"Status":"ENABLED","Features":[{"Name":"RUNTIME_MONITORING","Status":"ENABLED","AdditionalConfiguration":[{"Name":"EKS_ADDON_MANAGEMENT","Status":"ENABLED"}]}]}`, nil)},
-		{"eks runtime no addon", finding.Fail, "agent management", one("guardduty.eks_runtime_monitoring", TypeGuardDutyDetector, `{"Status":"ENABLED","Features":[{"Name":"RUNTIME_MONITORING","Status":"ENABLED","AdditionalConfiguration":[{"Name":"EKS_ADDON_MANAGEMENT","Status":"DISABLED"}]}]}`, nil)},
+		{"eks runtime no addon", finding.Fail, "EKS_ADDON_MANAGEMENT is off", one("guardduty.eks_runtime_monitoring", TypeGuardDutyDetector, `{"Status":"ENABLED","Features":[{"Name":"RUNTIME_MONITORING","Status":"ENABLED","AdditionalConfiguration":[{"Name":"EKS_ADDON_MANAGEMENT","Status":"DISABLED"}]}]}`, nil)},
 		{"eks runtime off", finding.Fail, "", one("guardduty.eks_runtime_monitoring", TypeGuardDutyDetector, `{"Status":"ENABLED","Features":[]}`, nil)},
 		{"detector denied", finding.Error, "", one("guardduty.eks_runtime_monitoring", TypeGuardDutyDetector, `{}`, map[string]string{"Detector": "access denied"})},
 	})

@@ -196,14 +196,24 @@ func init() {
 		Controls: []string{"fsbp:GuardDuty.1"}, Risk: "Threats in this region (credential misuse, crypto-mining, recon) go undetected.",
 		Remediation: Remediation{CLI: "aws guardduty create-detector --enable --region REGION", Console: "GuardDuty > Get started > Enable GuardDuty", Doc: "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_settingup.html"},
 		EvalScope:   enabledStatus(TypeGuardDutyStatus, "Enabled", "enabled GuardDuty detector")})
-	gdFeature := func(id, ctl, feature, title string) {
+	// gdFeature checks that a detector feature is on and, when addon is set, that one of its
+	// additional configurations is on too (EKS Runtime Monitoring is Runtime Monitoring with the
+	// EKS agent managed by GuardDuty).
+	gdFeature := func(id, ctl, feature, addon, title string) {
+		cli := "aws guardduty update-detector --detector-id ID --features Name=" + feature + ",Status=ENABLED"
+		if addon != "" {
+			cli += ",AdditionalConfiguration=[{Name=" + addon + ",Status=ENABLED}]"
+		}
 		Register(&Check{ID: id, Title: title, Severity: finding.Medium, ResourceType: TypeGuardDutyDetector, Controls: []string{ctl}, Needs: []string{"Detector"},
 			Risk:        "GuardDuty does not watch this data source.",
-			Remediation: Remediation{CLI: "aws guardduty update-detector --detector-id ID --features Name=" + feature + ",Status=ENABLED", Console: "GuardDuty > Protection plans", Doc: "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty-features-activation-model.html"},
+			Remediation: Remediation{CLI: cli, Console: "GuardDuty > Protection plans", Doc: "https://docs.aws.amazon.com/guardduty/latest/ug/guardduty-features-activation-model.html"},
 			Eval: func(e *Env, r *Res) Result {
 				d, err := decode[struct {
 					Status   string
-					Features []struct{ Name, Status string }
+					Features []struct {
+						Name, Status            string
+						AdditionalConfiguration []struct{ Name, Status string }
+					}
 				}](r)
 				if err != nil {
 					return Errorf("%v", err)
@@ -212,22 +222,32 @@ func init() {
 					return NA()
 				}
 				for _, f := range d.Features {
-					if f.Name == feature {
-						if f.Status == "ENABLED" {
-							return Pass(feature+" enabled", nil)
-						}
+					if f.Name != feature {
+						continue
+					}
+					if f.Status != "ENABLED" {
 						return Fail(feature+" is "+f.Status, nil)
 					}
+					if addon == "" {
+						return Pass(feature+" enabled", nil)
+					}
+					for _, a := range f.AdditionalConfiguration {
+						if a.Name == addon && a.Status == "ENABLED" {
+							return Pass(feature+" with "+addon+" enabled", nil)
+						}
+					}
+					return Fail(feature+" is on but "+addon+" is off", nil)
 				}
 				return Fail(feature+" not enabled", nil)
 			}})
 	}
-	gdFeature("guardduty.s3_protection", "fsbp:GuardDuty.10", "S3_DATA_EVENTS", "GuardDuty S3 Protection should be enabled")
-	gdFeature("guardduty.eks_audit_logs", "fsbp:GuardDuty.5", "EKS_AUDIT_LOGS", "GuardDuty EKS Audit Log Monitoring should be enabled")
-	gdFeature("guardduty.rds_protection", "fsbp:GuardDuty.9", "RDS_LOGIN_EVENTS", "GuardDuty RDS Protection should be enabled")
-	gdFeature("guardduty.lambda_protection", "fsbp:GuardDuty.6", "LAMBDA_NETWORK_LOGS", "GuardDuty Lambda Protection should be enabled")
-	gdFeature("guardduty.runtime_monitoring", "fsbp:GuardDuty.11", "RUNTIME_MONITORING", "GuardDuty Runtime Monitoring should be enabled")
-	gdFeature("guardduty.malware_protection", "fsbp:GuardDuty.8", "EBS_MALWARE_PROTECTION", "GuardDuty Malware Protection for EC2 should be enabled")
+	gdFeature("guardduty.s3_protection", "fsbp:GuardDuty.10", "S3_DATA_EVENTS", "", "GuardDuty S3 Protection should be enabled")
+	gdFeature("guardduty.eks_audit_logs", "fsbp:GuardDuty.5", "EKS_AUDIT_LOGS", "", "GuardDuty EKS Audit Log Monitoring should be enabled")
+	gdFeature("guardduty.rds_protection", "fsbp:GuardDuty.9", "RDS_LOGIN_EVENTS", "", "GuardDuty RDS Protection should be enabled")
+	gdFeature("guardduty.lambda_protection", "fsbp:GuardDuty.6", "LAMBDA_NETWORK_LOGS", "", "GuardDuty Lambda Protection should be enabled")
+	gdFeature("guardduty.runtime_monitoring", "fsbp:GuardDuty.11", "RUNTIME_MONITORING", "", "GuardDuty Runtime Monitoring should be enabled")
+	gdFeature("guardduty.eks_runtime_monitoring", "fsbp:GuardDuty.7", "RUNTIME_MONITORING", "EKS_ADDON_MANAGEMENT", "GuardDuty EKS Runtime Monitoring should be enabled")
+	gdFeature("guardduty.malware_protection", "fsbp:GuardDuty.8", "EBS_MALWARE_PROTECTION", "", "GuardDuty Malware Protection for EC2 should be enabled")
 
 	insp := func(id, ctl, field, what string) {
 		Register(&Check{ID: id, Title: "Amazon Inspector " + what + " scanning should be enabled", Subject: "arn:{partition}:inspector2:{region}:{account}:account-status",

@@ -163,9 +163,21 @@ func bucketExposure(e *Env, r *Res) (s3Exposure, string) {
 	return ex, ""
 }
 
+// exposureKey caches a bucket's exposure in its Res: the read and the write check share it.
+type exposureKey struct{}
+
+type exposureResult struct {
+	ex      s3Exposure
+	problem string
+}
+
 func s3PublicCheck(write bool) func(e *Env, r *Res) Result {
 	return func(e *Env, r *Res) Result {
-		ex, problem := bucketExposure(e, r)
+		x := cached(r, exposureKey{}, func() exposureResult {
+			ex, problem := bucketExposure(e, r)
+			return exposureResult{ex, problem}
+		})
+		ex, problem := x.ex, x.problem
 		if problem != "" {
 			return Errorf("%s", problem)
 		}

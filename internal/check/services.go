@@ -48,6 +48,19 @@ func jstr(m map[string]json.RawMessage, k string) string {
 	return s
 }
 
+// customAdmin passes an RDS instance or cluster whose master username is not an engine's
+// default (RDS.24, RDS.25).
+func customAdmin(m map[string]json.RawMessage) (bool, bool, string) {
+	u := jstr(m, "MasterUsername")
+	if u == "" {
+		return false, true, ""
+	}
+	if u == "admin" || u == "postgres" || u == "root" || u == "sa" {
+		return false, false, "master username is the default " + u
+	}
+	return true, false, "custom master username"
+}
+
 // boolField passes when a boolean attribute equals want.
 func boolField(field string, want bool, yes, no string) func(m map[string]json.RawMessage) (bool, bool, string) {
 	return func(m map[string]json.RawMessage) (bool, bool, string) {
@@ -155,16 +168,7 @@ func init() {
 		})
 	fieldCheck("rds.instance_custom_admin", "RDS database instances should use a custom administrator username", inst, []string{"fsbp:RDS.25"}, finding.Medium, nil,
 		"Default admin names halve the work of password guessing.", rdsRem("Create a new instance with a custom master username"),
-		func(m map[string]json.RawMessage) (bool, bool, string) {
-			u := jstr(m, "MasterUsername")
-			if u == "" {
-				return false, true, ""
-			}
-			if u == "admin" || u == "postgres" || u == "root" || u == "sa" {
-				return false, false, "master username is the default " + u
-			}
-			return true, false, "custom master username"
-		})
+		customAdmin)
 	fieldCheck("rds.cluster_deletion_protection", "RDS clusters should have deletion protection enabled", clu, []string{"fsbp:RDS.7"}, finding.Low, nil,
 		"The cluster can be deleted in one call.", rdsRem("aws rds modify-db-cluster --db-cluster-identifier C --deletion-protection"),
 		boolField("DeletionProtection", true, "deletion protection on", "deletion protection off"))

@@ -3,6 +3,7 @@ package check
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yagura-dev/yagura/internal/check/policy"
@@ -64,11 +65,45 @@ const (
 )
 
 // parsePolicyValue parses a policy stored as a JSON value (object or string); nil when absent.
+// The same document text recurs across resources (default key policies, templated bucket and
+// role policies), so parsed documents are shared through policyCache; checks only read them.
 func parsePolicyValue(raw json.RawMessage) (*policy.Document, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
-	return policy.Parse(raw)
+	return policyCache.parse(raw)
+}
+
+// policyCache remembers recently parsed policies by their text. It is bounded: when full it
+// starts over, which costs a re-parse and never a wrong answer.
+var policyCache = &docCache{max: 4096}
+
+type docCache struct {
+	mu  sync.RWMutex
+	m   map[string]docOrErr
+	max int
+}
+
+type docOrErr struct {
+	d   *policy.Document
+	err error
+}
+
+func (c *docCache) parse(raw json.RawMessage) (*policy.Document, error) {
+	c.mu.RLock()
+	v, ok := c.m[string(raw)] // no allocation for the lookup
+	c.mu.RUnlock()
+	if ok {
+		return v.d, v.err
+	}
+	d, err := policy.Parse(raw)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[string]docOrErr, c.max)
+	}
+	c.m[string(raw)] = docOrErr{d, err}
+	c.mu.Unlock()
+	return d, err
 }
 
 // awsTime parses the timestamps collectors write (RFC 3339, as the SDK marshals time.Time, or

@@ -5,6 +5,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -42,9 +43,13 @@ type Principal map[string][]string
 // Parse decodes a policy from its JSON value (as collectors store it: an object, or a string
 // holding the JSON document).
 func Parse(raw json.RawMessage) (*Document, error) {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		raw = json.RawMessage(s)
+	// A document stored as a JSON string is decoded first; trying that on every object would
+	// scan the whole document once more for nothing.
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] == '"' {
+		var s string
+		if json.Unmarshal(t, &s) == nil {
+			raw = json.RawMessage(s)
+		}
 	}
 	var w struct {
 		Version   string
@@ -126,6 +131,20 @@ func parseStatement(raw json.RawMessage) (Statement, error) {
 func stringList(raw json.RawMessage) ([]string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
+	}
+	// Fast paths for the usual shapes (a string, a list of strings) without the generic
+	// decode's allocations; anything else (numbers, booleans, mixed lists) goes the long way.
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return []string{s}, nil
+		}
+	case '[':
+		var l []string
+		if json.Unmarshal(raw, &l) == nil {
+			return l, nil
+		}
 	}
 	var one any
 	if err := json.Unmarshal(raw, &one); err != nil {

@@ -63,15 +63,8 @@ func runFileSystems(ctx context.Context, t *collect.Target, sink collect.Sink) e
 			default:
 				_, errs["BackupPolicy"] = awsx.Classify(err)
 			}
-			arn := aws.ToString(fs.FileSystemArn)
-			if arn == "" {
-				arn = t.ARN("elasticfilesystem", t.Region, "file-system/"+aws.ToString(fs.FileSystemId))
-			}
-			name := aws.ToString(fs.Name)
-			if name == "" {
-				name = aws.ToString(fs.FileSystemId)
-			}
-			if err := sink.PutResource(resource(t, arn, TypeFileSystem, name, fs.Tags, inventory.MarshalConfig(cfg), errs)); err != nil {
+			r := resource(t, TypeFileSystem, fs.FileSystemArn, "file-system/", fs.FileSystemId, fs.Name, fs.Tags, inventory.MarshalConfig(cfg), errs)
+			if err := sink.PutResource(r); err != nil {
 				return err
 			}
 		}
@@ -91,17 +84,11 @@ func runAccessPoints(ctx context.Context, t *collect.Target, sink collect.Sink) 
 		}
 		for i := range page.AccessPoints {
 			ap := &page.AccessPoints[i]
-			arn := aws.ToString(ap.AccessPointArn)
-			if arn == "" {
-				arn = t.ARN("elasticfilesystem", t.Region, "access-point/"+aws.ToString(ap.AccessPointId))
-			}
-			name := aws.ToString(ap.Name)
-			if name == "" {
-				name = aws.ToString(ap.AccessPointId)
-			}
-			if err := sink.PutResource(resource(t, arn, TypeAccessPoint, name, ap.Tags, inventory.MarshalConfig(ap), nil)); err != nil {
+			r := resource(t, TypeAccessPoint, ap.AccessPointArn, "access-point/", ap.AccessPointId, ap.Name, ap.Tags, inventory.MarshalConfig(ap), nil)
+			if err := sink.PutResource(r); err != nil {
 				return err
 			}
+			arn := r.ARN
 			if fsID := aws.ToString(ap.FileSystemId); fsID != "" {
 				fsARN := t.ARN("elasticfilesystem", t.Region, "file-system/"+fsID)
 				if err := sink.PutRelationship(inventory.Relationship{From: arn, To: fsARN, Kind: RelAccessPointOf}); err != nil {
@@ -113,16 +100,23 @@ func runAccessPoints(ctx context.Context, t *collect.Target, sink collect.Sink) 
 	return nil
 }
 
-func resource(t *collect.Target, arn, typ, name string, tags []types.Tag, cfg []byte, errs map[string]string) *inventory.Resource {
+// resource builds the record of a file system or access point: the API's ARN (or one built from
+// the id), and as name the Name tag, else the API's Name, else the id.
+func resource(t *collect.Target, typ string, arn *string, arnPrefix string, id, apiName *string, tags []types.Tag, cfg []byte, errs map[string]string) *inventory.Resource {
 	m := map[string]string{}
 	for _, tag := range tags {
 		m[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
 	}
-	if v := m["Name"]; v != "" {
-		name = v
-	}
-	r := &inventory.Resource{ARN: arn, Type: typ, AccountID: t.AccountID, Region: t.Region, Name: name, Tags: m,
+	r := &inventory.Resource{ARN: aws.ToString(arn), Type: typ, AccountID: t.AccountID, Region: t.Region, Name: m["Name"], Tags: m,
 		Config: cfg, CollectedAt: time.Now().UTC()}
+	if r.ARN == "" {
+		r.ARN = t.ARN("elasticfilesystem", t.Region, arnPrefix+aws.ToString(id))
+	}
+	for _, n := range []*string{apiName, id} {
+		if r.Name == "" {
+			r.Name = aws.ToString(n)
+		}
+	}
 	if len(errs) > 0 {
 		r.Errors = errs
 	}
