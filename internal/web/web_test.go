@@ -192,6 +192,8 @@ func TestPagesAnswerWithContent(t *testing.T) {
 		{"/accounts", []string{acctA, acctB, "prod", "denied"}},
 		{"/findings?status=FAIL", []string{"SSH open to the internet", "1–3 of 3"}},
 		{"/findings?status=FAIL&severity=critical", []string{"1–1 of 1", "&lt;script&gt;"}},
+		{"/findings?status=FAIL&severity=high%2B", []string{"1–2 of 2", `<option value="high&#43;" selected>high and above</option>`}},
+		{"/findings?status=FAIL&severity=high", []string{"1–1 of 1", `<option value="high" selected>high</option>`}},
 		{"/findings?account=" + acctA + "&check=ec2.sg_ingress_ssh_world", []string{"SSH open to the internet", "1–1 of 1"}},
 		{"/findings?control=fsbp:EC2.13&source=yagura&region=us-east-1", []string{"SSH open to the internet", "of 1 findings"}},
 		{"/findings?resource=" + url.QueryEscape("arn:aws:s3:::*"), []string{"Bucket readable by everyone", "resolved"}},
