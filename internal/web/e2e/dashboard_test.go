@@ -23,8 +23,9 @@ import (
 
 // TestDashboardInChromium clicks through the dashboard of the scanned demo organization the way
 // a person triaging it would: log in, read the overview, drill into an account, filter by
-// severity, mute a finding. Every step asserts on what the page shows (checked against the
-// database where the page shows numbers) and leaves a screenshot.
+// severity, search an address, follow the top risk to its attack path, mute a finding, log out.
+// Every step asserts on what the page shows (checked against the database where the page shows
+// numbers) and leaves a screenshot.
 func TestDashboardInChromium(t *testing.T) {
 	chromiumPath(t) // before the expensive part: skip (or fail in CI) at once without a browser
 	began := time.Now()
@@ -64,6 +65,10 @@ func TestDashboardInChromium(t *testing.T) {
 			}
 			if d.count(`form.logout`) != 1 {
 				t.Error("logged in, but the page offers no log out")
+			}
+			// The session cookie is HttpOnly: a script injected into a page cannot read it.
+			if c := eval[string](d, `() => document.cookie`, nil); strings.Contains(c, "yagura_session") {
+				t.Errorf("scripts can read the session cookie: %q", c)
 			}
 			d.shot("01-overview-after-login")
 		}},
@@ -364,6 +369,20 @@ func TestDashboardInChromium(t *testing.T) {
 				t.Errorf("the findings list does not mark %s muted", id)
 			}
 			d.shot("09-findings-with-muted")
+		}},
+		{"log out", func(t *testing.T) {
+			d.t = t
+			d.navigate("/")
+			d.click(`form.logout button[type="submit"]`)
+			if d.location().Path != "/login" {
+				t.Fatalf("log out led to %s", d.location())
+			}
+			// The old session is gone: the dashboard asks for the token again.
+			d.navigate("/findings")
+			if d.location().Path != "/login" || d.text("h1") != "Log in" {
+				t.Errorf("after log out /findings shows %s (h1 %q)", d.location(), d.text("h1"))
+			}
+			d.shot("10-logged-out")
 		}},
 	}
 	for _, s := range steps {
