@@ -166,7 +166,10 @@ func main() {
 	if ip99 >= 50*time.Millisecond {
 		verdict = "FAIL"
 	}
-	fmt.Printf("target index p99 < 50 ms: %s\n", verdict)
+	// The target is on wall-clock time; on a machine shared with other work, the CPU time says
+	// what the query itself costs.
+	fmt.Printf("target index p99 < 50 ms: %s (wall clock p99 %s at load average %s on %d CPUs; CPU time p99 %s)\n",
+		verdict, ms(ip99), loadQuery, runtime.NumCPU(), ms(pct(idxCPU, 99)))
 }
 
 // build writes the synthetic rules as one finished, indexed scan.

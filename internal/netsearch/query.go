@@ -236,6 +236,10 @@ func (c *classCache) classify(q Query, r *store.NetRule) (matched, detail string
 
 func (q Query) newMatch(r *store.NetRule) Match { return q.newMatchCached(r, nil) }
 
+// unclassified is passed to newMatchCached by callers that set Matched and MatchDetail
+// themselves (NotIpAddress statements: one per statement, every query).
+var unclassified = &classCache{}
+
 func (q Query) newMatchCached(r *store.NetRule, c *classCache) Match {
 	m := Match{
 		AccountID: r.AccountID, Region: r.Region, ResourceARN: r.ResourceARN, ResourceName: r.ResourceName,
@@ -243,7 +247,9 @@ func (q Query) newMatchCached(r *store.NetRule, c *classCache) Match {
 		Ports: portsText(r), RuleID: r.RuleID, Action: r.Action, CIDR: r.CIDR, PrefixListID: r.PrefixListID,
 		Description: r.Description, rule: r,
 	}
-	m.Matched, m.MatchDetail = c.classify(q, r)
+	if c != unclassified {
+		m.Matched, m.MatchDetail = c.classify(q, r)
+	}
 	switch r.Kind {
 	case KindSecurityGroup:
 		m.Rule = r.RuleID
@@ -461,12 +467,12 @@ func (q Query) appendNotIPMatches(out []Match, stmts []*notIPStmt) []Match {
 			if q.Mode == ModeWithin {
 				continue
 			}
-			m := q.newMatch(s.contained)
+			m := q.newMatchCached(s.contained, unclassified)
 			m.Matched, m.Verdict = MatchExcepted, NotApplied
 			m.MatchDetail = "inside NotIpAddress " + s.contained.CIDR + ": the statement does not apply"
 			out = append(out, m)
 		case s.overlaps:
-			m := q.newMatch(s.rules[0])
+			m := q.newMatchCached(s.rules[0], unclassified)
 			m.Matched, m.Verdict, m.CIDR = MatchPartial, "", list
 			m.MatchDetail = "part of the range is inside NotIpAddress [" + list + "]"
 			out = append(out, m)
@@ -474,7 +480,7 @@ func (q Query) appendNotIPMatches(out []Match, stmts []*notIPStmt) []Match {
 			if q.Mode == ModeWithin {
 				continue
 			}
-			m := q.newMatch(s.rules[0])
+			m := q.newMatchCached(s.rules[0], unclassified)
 			m.Matched, m.CIDR = MatchOutside, list
 			m.MatchDetail = "outside NotIpAddress [" + list + "]: the statement applies"
 			out = append(out, m)

@@ -105,9 +105,10 @@ func appendNetRule(dst []byte, r, prev *NetRule) []byte {
 
 var errCorruptNetRule = fmt.Errorf("netrule_groups: corrupt record")
 
-// decodeNetRules calls fn for each record of a blob of n records. b must not be modified
-// afterwards: Start and End point into it, and the strings are substrings of one copy of it. The
-// records are allocated together: a query decodes thousands.
+// decodeNetRules calls fn for each record of a blob of n records. Nothing points into b
+// afterwards (it may be the driver's buffer): the strings are substrings of one copy of it, and
+// Start and End are copied, once per run of records sharing them. The records are allocated
+// together: a query decodes thousands.
 func decodeNetRules(b []byte, n int, fn func(*NetRule) error) error {
 	s := string(b)
 	var prev *NetRule
@@ -171,7 +172,7 @@ func decodeNetRules(b []byte, n int, fn func(*NetRule) error) error {
 			case same:
 				*dst = prev.End
 			case hi > lo:
-				*dst = b[lo:hi:hi]
+				*dst = []byte(s[lo:hi])
 			}
 		}
 		cur := netRuleFields(r)
@@ -613,7 +614,7 @@ func eachNetRule(rows *sql.Rows, fn func(*NetRule) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		var n int
-		var data []byte
+		var data sql.RawBytes // decodeNetRules copies what it keeps
 		if err := rows.Scan(&n, &data); err != nil {
 			return err
 		}
