@@ -121,6 +121,14 @@ func TestRiskPages(t *testing.T) {
 	if !strings.Contains(body, `<svg id="attack-path"`) || strings.Count(body, `<g class="node `) != 2 {
 		t.Errorf("/risks/f-public: no two-node path")
 	}
+	// The finding and resource pages lead to the risk item and the path.
+	if _, body := get(t, c, ts.URL+"/findings/f-public"); !strings.Contains(body, `<a id="risk-link" href="/risks/f-public">score 71.5</a>`) ||
+		!strings.Contains(body, `href="/checks/s3.bucket_public_read"`) {
+		t.Errorf("/findings/f-public: no risk or check link")
+	}
+	if _, body := get(t, c, ts.URL+"/resources/"+url.PathEscape(publicBucket)); !strings.Contains(body, `<a id="path-link" href="/path/arn:aws:s3:::public-data">`) {
+		t.Errorf("/resources/public-data: no path link")
+	}
 	if resp, _ := get(t, c, ts.URL+"/risks/nope"); resp.StatusCode != 404 {
 		t.Errorf("/risks/nope: %d", resp.StatusCode)
 	}

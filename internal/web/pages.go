@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/yagura-dev/yagura/internal/check"
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/inventory"
 	"github.com/yagura-dev/yagura/internal/store"
@@ -51,6 +52,7 @@ func loadTemplates() error {
 			"pageURL":       pageURL,
 			"riskURL":       riskURL,
 			"complianceURL": complianceURL,
+			"checkKnown":    func(id string) bool { return check.ByID(id) != nil },
 			"deref": func(p *float64) float64 {
 				if p == nil {
 					return 0
