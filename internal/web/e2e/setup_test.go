@@ -160,11 +160,25 @@ func browser(t *testing.T, parent context.Context) context.Context {
 		chromedp.WindowSize(1400, 1000),
 		chromedp.UserDataDir(t.TempDir()),
 	)
-	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	// chromedp reports protocol errors from its own goroutines, which may outlive the test by a
+	// moment; logging through t after the test ended panics.
+	var mu sync.Mutex
+	ended := false
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !ended {
+			t.Logf("chromedp: "+format, args...)
+		}
+	}
+	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithErrorf(logf))
 	// Cleanups run last-in first-out: the browser is closed before its profile directory goes.
 	t.Cleanup(func() {
 		cancelBrowser()
 		cancelAlloc()
+		mu.Lock()
+		ended = true
+		mu.Unlock()
 	})
 	if err := chromedp.Do(bctx); err != nil { // starts the browser
 		t.Fatalf("start chromium: %v", err)
