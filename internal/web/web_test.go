@@ -370,7 +370,9 @@ func TestTokenRules(t *testing.T) {
 		if tc.auth != "" {
 			hdr = []string{"Authorization", tc.auth}
 		}
-		for _, p := range []string{"/api/v1/scans", "/api/v1/findings", "/api/v1/findings/f-ssh"} {
+		for _, p := range []string{"/api/v1/scans", "/api/v1/findings", "/api/v1/findings/f-ssh", "/api/v1/overview", "/api/v1/risks",
+			"/api/v1/risks/f-ssh", "/api/v1/search?q=203.0.113.7", "/api/v1/compliance", "/api/v1/checks", "/api/v1/checks/ec2.sg_ingress_ssh_world",
+			"/api/v1/scans/diff", "/api/v1/path/" + url.PathEscape(sgARN)} {
 			if resp, body := get(t, client(t), ts.URL+p, hdr...); resp.StatusCode != tc.want {
 				t.Errorf("GET %s with %q: %d, want %d\n%s", p, tc.auth, resp.StatusCode, tc.want, body)
 			}
@@ -378,7 +380,8 @@ func TestTokenRules(t *testing.T) {
 	}
 	// Pages: no session → login; the login form needs the right token.
 	c := client(t)
-	for _, p := range []string{"/", "/findings", "/resources/" + url.PathEscape(sgARN)} {
+	for _, p := range []string{"/", "/findings", "/resources/" + url.PathEscape(sgARN), "/risks", "/risks/f-ssh", "/path/sg-0123",
+		"/search?q=203.0.113.7", "/compliance", "/checks", "/checks/ec2.sg_ingress_ssh_world", "/scans/diff"} {
 		resp, _ := get(t, c, ts.URL+p)
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
 			t.Errorf("GET %s without login: %d %s", p, resp.StatusCode, resp.Header.Get("Location"))
