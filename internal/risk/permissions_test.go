@@ -16,7 +16,7 @@ func (f *fixture) scp(name string, content M, targets ...M) {
 		M{"Name": name, "Type": "SERVICE_CONTROL_POLICY", "Content": content, "Targets": targets}, nil)
 }
 
-func (f *fixture) buildWithOU(ouPath string) *Graph {
+func (f *fixture) buildWithOU(ouPath string, ouIDs ...string) *Graph {
 	b := NewBuilder()
 	for _, r := range f.res {
 		b.Add(r)
@@ -24,7 +24,7 @@ func (f *fixture) buildWithOU(ouPath string) *Graph {
 	for _, r := range f.rels {
 		b.AddRelationship(r)
 	}
-	b.AddAccount(acct, ouPath)
+	b.AddAccount(acct, ouPath, ouIDs...)
 	return b.Build()
 }
 
@@ -180,5 +180,25 @@ func TestUserThroughGroupWithBoundary(t *testing.T) {
 	// A finding on the user takes the user's blast radius.
 	if nf := a.factors(node(t, a, bob)); nf.blast != 0.6 || !strings.Contains(nf.blastWhy, "user bob can read bucket conf-data") {
 		t.Errorf("bob factors %+v", nf)
+	}
+}
+
+// Two OUs may share a name: with the account's OU ids known, an SCP attached to the other
+// "Prod" does not apply; attached to its own, it does.
+func TestSCPOnSameNamedOUMatchedByID(t *testing.T) {
+	f := newFixture()
+	f.scp("FullAWSAccess", fullAccess, M{"Type": "ROOT", "TargetId": "r-1", "Name": "Root"})
+	f.scp("deny-s3", M{"Statement": []M{{"Sid": "NoS3", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}}},
+		M{"Type": "ORGANIZATIONAL_UNIT", "TargetId": "ou-other", "Name": "Prod"})
+	build := func(ouIDs ...string) *Graph { return f.buildWithOU("Root/Prod", ouIDs...) }
+	if got := reachOf(build("r-1", "ou-mine"), webAdmin, "bucket"); len(got) != 2 {
+		t.Errorf("SCP of another OU named Prod removed bucket reach: %v", got)
+	}
+	if got := reachOf(build("r-1", "ou-other"), webAdmin, "bucket"); len(got) != 0 {
+		t.Errorf("SCP on the account's own OU (by id) did not apply: %v", got)
+	}
+	// Without ids (an older database) the name still matches.
+	if got := reachOf(build(), webAdmin, "bucket"); len(got) != 0 {
+		t.Errorf("name fallback did not apply the SCP: %v", got)
 	}
 }

@@ -33,7 +33,7 @@ func Load(ctx context.Context, db *store.DB, scanID int64) (*Graph, []*finding.F
 	}
 	env := map[string]string{}
 	for _, a := range accts {
-		b.AddAccount(a.ID, a.OUPath)
+		b.AddAccount(a.ID, a.OUPath, a.OUIDs...)
 		for _, k := range EnvironmentTagKeys {
 			if v := a.Tags[k]; v != "" {
 				env[a.ID] = v

@@ -16,9 +16,10 @@ type orgPolicies struct {
 	// master is the management account: SCPs never restrict it.
 	master string
 	// disabled is set when the organization reports the SCP policy type not enabled.
-	disabled  bool
-	accountOU map[string]string // account id -> OU path "Root/Workloads/Prod"
-	layers    map[string][]policy.Layer
+	disabled   bool
+	accountOU  map[string]string   // account id -> OU path "Root/Workloads/Prod"
+	accountIDs map[string][]string // account id -> the same path as ids, root first
+	layers     map[string][]policy.Layer
 }
 
 type scp struct {
@@ -72,9 +73,17 @@ func (b *Builder) addOrganization(r *inventory.Resource) {
 }
 
 // AddAccount records an account's OU path ("Root/Workloads/Prod", names from the root down, as
-// the scan stores it), so that SCPs attached to its OUs apply to its principals. Call it before
-// Build.
-func (b *Builder) AddAccount(id, ouPath string) { b.g.org.accountOU[id] = ouPath }
+// the scan stores it) and, when known, the same path as ids (root first), so that SCPs attached
+// to its OUs apply to its principals. Call it before Build.
+func (b *Builder) AddAccount(id, ouPath string, ouIDs ...string) {
+	b.g.org.accountOU[id] = ouPath
+	if len(ouIDs) > 0 {
+		if b.g.org.accountIDs == nil {
+			b.g.org.accountIDs = map[string][]string{}
+		}
+		b.g.org.accountIDs[id] = ouIDs
+	}
+}
 
 // scpLayers lists the SCP layers over an account, root first: one per level (root, each OU on
 // its path, the account) that has SCPs attached. AWS requires an Allow at every level and
@@ -104,10 +113,16 @@ func (g *Graph) scpLayers(account string) []policy.Layer {
 	}
 	level("attached to the root", func(t scpTarget) bool { return t.kind == "ROOT" })
 	if path := o.accountOU[account]; path != "" {
-		// OU paths are names (the store keeps no OU ids): an OU is matched by name at its
-		// depth-independent place in the path (docs/risk.md).
-		for _, ou := range strings.Split(path, "/")[1:] {
-			level(fmt.Sprintf("attached to OU %s", ou), func(t scpTarget) bool { return t.kind == "ORGANIZATIONAL_UNIT" && t.name == ou })
+		names, ids := strings.Split(path, "/")[1:], o.accountIDs[account]
+		for i, ou := range names {
+			// An OU is matched by id when the scan recorded the path's ids (two OUs may share a
+			// name); databases from before ids were stored fall back to the name (docs/risk.md).
+			match := func(t scpTarget) bool { return t.kind == "ORGANIZATIONAL_UNIT" && t.name == ou }
+			if len(ids) == len(names)+1 {
+				id := ids[i+1]
+				match = func(t scpTarget) bool { return t.kind == "ORGANIZATIONAL_UNIT" && t.id == id }
+			}
+			level(fmt.Sprintf("attached to OU %s", ou), match)
 		}
 	}
 	level("attached to account "+account, func(t scpTarget) bool { return t.kind == "ACCOUNT" && t.id == account })

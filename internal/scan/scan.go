@@ -305,7 +305,7 @@ func (r *runState) prepareAccount(ctx context.Context, a org.Account, cols []*co
 	if a.ID == r.caller.AccountID {
 		access = "self"
 	}
-	acct := store.Account{ID: a.ID, Name: a.Name, Email: a.Email, OUPath: a.OUPath, Tags: a.Tags, Status: a.Status, Access: access}
+	acct := store.Account{ID: a.ID, Name: a.Name, Email: a.Email, OUPath: a.OUPath, OUIDs: a.OUIDs, Tags: a.Tags, Status: a.Status, Access: access}
 
 	var enabled []string
 	err := awsx.CheckCredentials(ctx, cfg)

@@ -144,6 +144,7 @@ type Account struct {
 	Name         string            `json:"name"`
 	Email        string            `json:"email"`
 	OUPath       string            `json:"ou_path"`
+	OUIDs        []string          `json:"ou_ids,omitempty"` // the same path as ids, root first
 	Tags         map[string]string `json:"tags"`
 	Status       string            `json:"status"`
 	Access       string            `json:"access"`
@@ -155,17 +156,18 @@ type Account struct {
 func (db *DB) PutAccount(ctx context.Context, scanID int64, a Account) error {
 	tags, _ := json.Marshal(nonNilMap(a.Tags))
 	regions, _ := json.Marshal(nonNilSlice(a.Regions))
-	_, err := db.SQL.ExecContext(ctx, `INSERT INTO accounts (scan_id, account_id, name, email, ou_path, tags, status, access, access_reason, regions)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (scan_id, account_id) DO UPDATE SET name=excluded.name, email=excluded.email, ou_path=excluded.ou_path,
+	ouIDs, _ := json.Marshal(nonNilSlice(a.OUIDs))
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO accounts (scan_id, account_id, name, email, ou_path, ou_ids, tags, status, access, access_reason, regions)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (scan_id, account_id) DO UPDATE SET name=excluded.name, email=excluded.email, ou_path=excluded.ou_path, ou_ids=excluded.ou_ids,
 		tags=excluded.tags, status=excluded.status, access=excluded.access, access_reason=excluded.access_reason, regions=excluded.regions`,
-		scanID, a.ID, a.Name, a.Email, a.OUPath, string(tags), a.Status, a.Access, a.AccessReason, string(regions))
+		scanID, a.ID, a.Name, a.Email, a.OUPath, string(ouIDs), string(tags), a.Status, a.Access, a.AccessReason, string(regions))
 	return err
 }
 
 // Accounts lists the accounts a scan saw, by id.
 func (db *DB) Accounts(ctx context.Context, scanID int64) ([]Account, error) {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT account_id, name, email, ou_path, tags, status, access, access_reason, regions FROM accounts WHERE scan_id = ? ORDER BY account_id`, scanID)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT account_id, name, email, ou_path, ou_ids, tags, status, access, access_reason, regions FROM accounts WHERE scan_id = ? ORDER BY account_id`, scanID)
 	if err != nil {
 		return nil, err
 	}
@@ -173,10 +175,11 @@ func (db *DB) Accounts(ctx context.Context, scanID int64) ([]Account, error) {
 	var out []Account
 	for rows.Next() {
 		var a Account
-		var tags, regions string
-		if err := rows.Scan(&a.ID, &a.Name, &a.Email, &a.OUPath, &tags, &a.Status, &a.Access, &a.AccessReason, &regions); err != nil {
+		var tags, regions, ouIDs string
+		if err := rows.Scan(&a.ID, &a.Name, &a.Email, &a.OUPath, &ouIDs, &tags, &a.Status, &a.Access, &a.AccessReason, &regions); err != nil {
 			return nil, err
 		}
+		_ = json.Unmarshal([]byte(ouIDs), &a.OUIDs)
 		_ = json.Unmarshal([]byte(tags), &a.Tags)
 		_ = json.Unmarshal([]byte(regions), &a.Regions)
 		out = append(out, a)

@@ -29,3 +29,19 @@ func TestPreviousTaskCalls(t *testing.T) {
 		t.Fatalf("previous task calls %v, want only 1|r|c = 7", got)
 	}
 }
+
+func TestAccountOUIDsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	db := testDB(t)
+	id := newScan(t, db)
+	if err := db.PutAccount(ctx, id, Account{ID: "111111111111", OUPath: "Root/Prod", OUIDs: []string{"r-ab12", "ou-ab12-xyz"}}); err != nil {
+		t.Fatal(err)
+	}
+	accts, err := db.Accounts(ctx, id)
+	if err != nil || len(accts) != 1 {
+		t.Fatalf("accounts: %v %v", accts, err)
+	}
+	if got := accts[0].OUIDs; len(got) != 2 || got[1] != "ou-ab12-xyz" {
+		t.Fatalf("OU ids %v", got)
+	}
+}
