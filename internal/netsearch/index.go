@@ -3,6 +3,7 @@ package netsearch
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/yagura-dev/yagura/internal/inventory"
 	"github.com/yagura-dev/yagura/internal/store"
@@ -12,9 +13,15 @@ import (
 // It is a scan hook (scan.Scanner.AfterCollect) and is run lazily by `yagura find` for scans
 // indexed before it existed. Resources are streamed: only prefix list entries are held.
 func IndexScan(ctx context.Context, db *store.DB, scanID int64) error {
+	indexing.Lock()
+	defer indexing.Unlock()
 	_, err := indexScan(ctx, db, scanID)
 	return err
 }
+
+// indexing serializes extractions in this process: the dashboard answers searches concurrently,
+// and two extractions of one scan at once would mix their staged rows.
+var indexing sync.Mutex
 
 // IndexStats says what an extraction wrote.
 type IndexStats struct {
@@ -66,7 +73,13 @@ func EnsureIndex(ctx context.Context, db *store.DB, scanID int64) (store.NetRule
 	if err != nil || ix.Indexed {
 		return ix, err
 	}
-	if err := IndexScan(ctx, db, scanID); err != nil {
+	indexing.Lock()
+	defer indexing.Unlock()
+	// Another search may have indexed it while this one waited.
+	if ix, err = db.NetRuleIndexOf(ctx, scanID); err != nil || ix.Indexed {
+		return ix, err
+	}
+	if _, err := indexScan(ctx, db, scanID); err != nil {
 		return ix, err
 	}
 	return db.NetRuleIndexOf(ctx, scanID)

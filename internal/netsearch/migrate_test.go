@@ -3,6 +3,7 @@ package netsearch
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,4 +74,41 @@ func TestFindOnDatabaseOfOldSchema(t *testing.T) {
 	if ix, err := db.NetRuleIndexOf(ctx, id); err != nil || !ix.Indexed || ix.Rules != 22 {
 		t.Errorf("re-extracted index %+v %v, want 22 rules", ix, err)
 	}
+}
+
+// Concurrent first searches of an unindexed scan (the dashboard serves requests in parallel)
+// extract it once: each answers in full, and the index holds every rule once.
+func TestConcurrentFirstFinds(t *testing.T) {
+	ctx := context.Background()
+	db, id := testDB(t, allResources()...)
+	want := strings.Join(summary(must(Find(ctx, db, id, q(t, "203.0.113.7", ModeContains)))), "\n")
+	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM netrule_scans`); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			ms, err := Find(ctx, db, id, q(t, "203.0.113.7", ModeContains))
+			if err == nil && strings.Join(summary(ms), "\n") != want {
+				err = fmt.Errorf("answer:\n%s\nwant:\n%s", strings.Join(summary(ms), "\n"), want)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	var n int
+	if err := db.EachNetRule(ctx, id, func(*store.NetRule) error { n++; return nil }); err != nil || n != 22 {
+		t.Errorf("%d rules stored (%v), want 22", n, err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
