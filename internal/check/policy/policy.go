@@ -1,7 +1,9 @@
 // Package policy reads IAM-style policy documents (identity, bucket, key and other resource
 // policies) and answers the questions checks ask of them: is it public in the sense AWS's own
 // S3 Block Public Access uses, does it grant full administrative access, does it deny insecure
-// transport.
+// transport — and evaluates a request against layers of them (identity policies, permissions
+// boundary, SCPs) the way IAM decides: an explicit deny anywhere wins, otherwise every layer must
+// allow (Evaluate).
 package policy
 
 import (
