@@ -151,7 +151,7 @@ func TestRiskPages(t *testing.T) {
 	if resp, _ := get(t, c, ts.URL+"/path/public-data"); resp.StatusCode != 200 {
 		t.Errorf("/path/public-data: %d", resp.StatusCode)
 	}
-	if resp, _ := get(t, c, ts.URL+"/path/nothing-here"); resp.StatusCode != 404 {
+	if resp, body := get(t, c, ts.URL+"/path/nothing-here"); resp.StatusCode != 404 || !strings.Contains(body, "no resource &#34;nothing-here&#34; in scan 2") {
 		t.Errorf("/path/nothing-here: %d", resp.StatusCode)
 	}
 
@@ -418,6 +418,10 @@ func TestScansDiffPage(t *testing.T) {
 	_, body := get(t, c, ts.URL+"/scans")
 	if !strings.Contains(body, `class="diff-link" href="/scans/diff?to=2"`) || !strings.Contains(body, `id="diff-form"`) {
 		t.Errorf("/scans: no diff link or form")
+	}
+	// The first scan has nothing before it to compare with.
+	if strings.Contains(body, `href="/scans/diff?to=1"`) {
+		t.Errorf("/scans: diff link on the first scan")
 	}
 	want, err := db.FindingChanges(context.Background(), 1, 2)
 	if err != nil {

@@ -101,7 +101,12 @@ func (s *Server) page(fn pageFunc) http.HandlerFunc {
 		name, data, err := fn(r)
 		switch {
 		case errors.Is(err, errNotFound):
-			s.render(w, r, http.StatusNotFound, "error", map[string]any{"Title": "Not found", "Message": "Nothing here."})
+			msg := "Nothing here."
+			var nf notFound
+			if errors.As(err, &nf) {
+				msg = nf.msg
+			}
+			s.render(w, r, http.StatusNotFound, "error", map[string]any{"Title": "Not found", "Message": msg})
 		case errors.As(err, new(badRequest)):
 			s.render(w, r, http.StatusBadRequest, "error", map[string]any{"Title": "Bad request", "Message": err.Error()})
 		case err != nil:
@@ -112,6 +117,12 @@ func (s *Server) page(fn pageFunc) http.HandlerFunc {
 		}
 	}
 }
+
+// notFound is a 404 that says what was not found.
+type notFound struct{ msg string }
+
+func (n notFound) Error() string { return n.msg }
+func (n notFound) Unwrap() error { return errNotFound }
 
 type badRequest struct{ msg string }
 
@@ -446,7 +457,15 @@ func (s *Server) scans(r *http.Request) (string, map[string]any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return "scans", map[string]any{"Title": "Scans", "Scans": list}, nil
+	// A scan can be compared with the previous finished one when there is one.
+	diffable := map[int64]bool{}
+	earlier := false
+	for i := len(list) - 1; i >= 0; i-- { // oldest first
+		finished := list[i].Status == store.ScanComplete || list[i].Status == store.ScanPartial
+		diffable[list[i].ID] = finished && earlier
+		earlier = earlier || finished
+	}
+	return "scans", map[string]any{"Title": "Scans", "Scans": list, "Diffable": diffable}, nil
 }
 
 func (s *Server) coverage(r *http.Request) (string, map[string]any, error) {

@@ -274,7 +274,7 @@ func (s *Server) loadPath(r *http.Request) (*store.Scan, risk.Report, error) {
 	rep, err := risk.PathReport(r.Context(), s.db, sc.ID, r.PathValue("resource"))
 	var nr *risk.ErrNoResource
 	if errors.As(err, &nr) {
-		return nil, rep, errNotFound
+		return nil, rep, notFound{nr.Error() + ": the path analysis covers the resources of the inventory (not account-level settings)"}
 	}
 	return sc, rep, err
 }
