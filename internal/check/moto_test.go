@@ -7,10 +7,14 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/account"
+	actypes "github.com/aws/aws-sdk-go-v2/service/account/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
+	efstypes "github.com/aws/aws-sdk-go-v2/service/efs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -22,8 +26,10 @@ import (
 	"github.com/yagura-dev/yagura/internal/scan"
 	"github.com/yagura-dev/yagura/internal/store"
 
+	_ "github.com/yagura-dev/yagura/internal/collect/account"
 	_ "github.com/yagura-dev/yagura/internal/collect/cloudtrail"
 	_ "github.com/yagura-dev/yagura/internal/collect/ec2"
+	_ "github.com/yagura-dev/yagura/internal/collect/efs"
 	_ "github.com/yagura-dev/yagura/internal/collect/iam"
 	_ "github.com/yagura-dev/yagura/internal/collect/kms"
 	_ "github.com/yagura-dev/yagura/internal/collect/s3"
@@ -113,6 +119,22 @@ func TestScanEvaluatesChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// EFS: an encrypted file system with automatic backups and an access point pinned to a
+	// directory, and a plain one whose access point exposes the whole file system.
+	efsc := efs.NewFromConfig(cfg)
+	safeFS, err := efsc.CreateFileSystem(ctx, &efs.CreateFileSystemInput{CreationToken: aws.String("safe"), Encrypted: aws.Bool(true), Backup: aws.Bool(true)})
+	must(safeFS, err)
+	plainFS, err := efsc.CreateFileSystem(ctx, &efs.CreateFileSystemInput{CreationToken: aws.String("plain")})
+	must(plainFS, err)
+	safeAP, err := efsc.CreateAccessPoint(ctx, &efs.CreateAccessPointInput{FileSystemId: safeFS.FileSystemId, ClientToken: aws.String("a"),
+		RootDirectory: &efstypes.RootDirectory{Path: aws.String("/app")}, PosixUser: &efstypes.PosixUser{Uid: aws.Int64(1000), Gid: aws.Int64(1000)}})
+	must(safeAP, err)
+	rootAP, err := efsc.CreateAccessPoint(ctx, &efs.CreateAccessPointInput{FileSystemId: plainFS.FileSystemId, ClientToken: aws.String("b")})
+	must(rootAP, err)
+	// Account: a security contact.
+	must(account.NewFromConfig(cfg).PutAlternateContact(ctx, &account.PutAlternateContactInput{AlternateContactType: actypes.AlternateContactTypeSecurity,
+		EmailAddress: aws.String("sec@example.com"), Name: aws.String("Security"), PhoneNumber: aws.String("+1-555-0100"), Title: aws.String("CISO")}))
+
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "y.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +151,7 @@ func TestScanEvaluatesChecks(t *testing.T) {
 		}
 		return err
 	})
-	if _, err := s.Run(ctx, scan.Options{Regions: []string{"us-east-1"}, Services: []string{"s3", "ec2", "iam", "kms", "cloudtrail"}}); err != nil {
+	if _, err := s.Run(ctx, scan.Options{Regions: []string{"us-east-1"}, Services: []string{"s3", "ec2", "iam", "kms", "cloudtrail", "efs", "account"}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("evaluation: %+v", stats)
@@ -155,6 +177,14 @@ func TestScanEvaluatesChecks(t *testing.T) {
 		{"cis-aws-3.0:3.2", aws.ToString(good.TrailARN), finding.Pass},
 		{"cis-aws-3.0:3.2", aws.ToString(plain.TrailARN), finding.Fail},
 		{"cis-aws-3.0:3.1", "arn:aws::" + moto + ":account", finding.Pass},
+		{"fsbp:EFS.1", aws.ToString(safeFS.FileSystemArn), finding.Pass},
+		{"fsbp:EFS.1", aws.ToString(plainFS.FileSystemArn), finding.Fail},
+		{"fsbp:EFS.2", aws.ToString(safeFS.FileSystemArn), finding.Pass},
+		{"fsbp:EFS.2", aws.ToString(plainFS.FileSystemArn), finding.Fail},
+		{"fsbp:EFS.3", aws.ToString(safeAP.AccessPointArn), finding.Pass},
+		{"fsbp:EFS.3", aws.ToString(rootAP.AccessPointArn), finding.Fail},
+		{"fsbp:EFS.4", aws.ToString(rootAP.AccessPointArn), finding.Fail},
+		{"fsbp:Account.1", "arn:aws:account::" + moto + ":alternate-contacts", finding.Pass},
 	}
 	for _, c := range cases {
 		fs, err := db.Findings(ctx, store.FindingFilter{Control: c.control, ResourceGlob: c.arn})

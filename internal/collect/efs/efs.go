@@ -27,12 +27,12 @@ const RelAccessPointOf = "access-point-of"
 
 func init() {
 	collect.Register(&collect.Collector{
-		Name: "efs.file-systems", Service: "elasticfilesystem",
+		Name: "efs.file-systems", Service: "efs",
 		Actions:       []string{"elasticfilesystem:DescribeFileSystems", "elasticfilesystem:DescribeBackupPolicy"},
 		ResourceTypes: []string{TypeFileSystem}, Run: runFileSystems,
 	})
 	collect.Register(&collect.Collector{
-		Name: "efs.access-points", Service: "elasticfilesystem",
+		Name: "efs.access-points", Service: "efs",
 		Actions:       []string{"elasticfilesystem:DescribeAccessPoints"},
 		ResourceTypes: []string{TypeAccessPoint}, Run: runAccessPoints,
 	})
