@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -529,5 +530,48 @@ func TestOverviewScoreAndHeatmap(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &api); err != nil || api.Scan.ID != 2 || api.Score.Score != 20.8 || len(api.Trend) != 2 ||
 		api.Trend[0].ScanID != 1 || len(api.Heatmap) != 2 || api.Heatmap[0].Total != 3 || len(api.Gaps) != 1 {
 		t.Errorf("/api/v1/overview: %v %s", err, body)
+	}
+}
+
+// TestGraphLayout checks the left-to-right layering of a branching path and the wrapping of a
+// long chain into rows.
+func TestGraphLayout(t *testing.T) {
+	g := newDAG()
+	for _, id := range []string{"internet", "lb", "sg-a", "sg-b", "i-1"} {
+		g.node(gNode{ID: id, Name: id})
+	}
+	g.edge("internet", "lb", "internet-facing")
+	g.edge("lb", "sg-a", "tcp/443")
+	g.edge("lb", "sg-b", "tcp/80")
+	g.edge("sg-a", "i-1", "rule a")
+	g.edge("sg-b", "i-1", "rule b")
+	g.edge("sg-b", "i-1", "rule b2") // merged into the existing edge's label
+	out := g.layout("x")
+	x := map[string]int{}
+	for _, n := range out.Nodes {
+		x[n.ID] = n.X
+	}
+	if !(x["internet"] < x["lb"] && x["lb"] < x["sg-a"] && x["sg-a"] == x["sg-b"] && x["sg-b"] < x["i-1"]) {
+		t.Errorf("layers: %v", x)
+	}
+	if len(out.Edges) != 5 || out.Edges[4].Label != "rule b; rule b2" {
+		t.Errorf("edges: %+v", out.Edges)
+	}
+	chain := newDAG()
+	for i := range 7 {
+		chain.node(gNode{ID: fmt.Sprint(i), Name: fmt.Sprint(i)})
+		if i > 0 {
+			chain.edge(fmt.Sprint(i-1), fmt.Sprint(i), "")
+		}
+	}
+	c := chain.layout("y")
+	at := map[string][2]int{}
+	for _, n := range c.Nodes {
+		at[n.ID] = [2]int{n.X, n.Y}
+	}
+	// Rows of chainCols, read left to right: 0-3 on the first row, 4-6 below from the left.
+	if at["0"][1] != at["3"][1] || at["0"][0] >= at["3"][0] || at["4"][1] <= at["3"][1] || at["4"][0] != at["0"][0] ||
+		at["6"][1] != at["4"][1] || c.Width > 2*svgPad+chainCols*(nodeW+colGap) {
+		t.Errorf("wrapped chain: %v", at)
 	}
 }

@@ -65,10 +65,12 @@ func (g *dagGraph) edge(from, to, label string) {
 // Layout constants, in SVG user units.
 const (
 	nodeW, nodeH   = 210, 46
-	colGap, rowGap = 170, 34
+	colGap, rowGap = 150, 34
 	svgPad         = 16
-	labelRunes     = 24
-	edgeLabelRunes = 27
+	chainCols      = 4  // boxes per row of a wrapped chain
+	wrapGap        = 64 // vertical gap between the rows of a wrapped chain
+	labelRunes     = 22
+	edgeLabelRunes = 25
 )
 
 // placedNode is a node with its box.
@@ -115,6 +117,13 @@ func (g *dagGraph) layout(id string) *svgGraph {
 			break
 		}
 	}
+	// A long chain (a path without branches) wraps into rows of chainCols boxes, read left to
+	// right like text, instead of one row wider than the screen.
+	if g.isChain() && len(g.nodes) > chainCols {
+		for i := range layer {
+			layer[i] = layer[i] % chainCols
+		}
+	}
 	cols := map[int][]int{}
 	maxCol, maxRows := 0, 0
 	for i := range g.nodes {
@@ -123,9 +132,13 @@ func (g *dagGraph) layout(id string) *svgGraph {
 		maxCol = max(maxCol, l)
 		maxRows = max(maxRows, len(cols[l]))
 	}
+	gap := rowGap
+	if maxRows > 1 {
+		gap = wrapGap // room for the labels of the edges between rows
+	}
 	out := &svgGraph{ID: id,
 		Width:  2*svgPad + (maxCol+1)*nodeW + maxCol*colGap,
-		Height: 2*svgPad + maxRows*nodeH + (maxRows-1)*rowGap + 14,
+		Height: 2*svgPad + maxRows*nodeH + (maxRows-1)*gap + 14,
 	}
 	pos := make([][2]int, len(g.nodes))
 	colKeys := make([]int, 0, len(cols))
@@ -135,11 +148,15 @@ func (g *dagGraph) layout(id string) *svgGraph {
 	sort.Ints(colKeys)
 	for _, c := range colKeys {
 		members := cols[c]
-		// Centre short columns vertically so a chain reads as a straight line.
-		offset := (maxRows - len(members)) * (nodeH + rowGap) / 2
+		// Centre short columns vertically so a branching path stays readable; a wrapped chain
+		// fills its rows from the top.
+		offset := 0
+		if !g.isChain() {
+			offset = (maxRows - len(members)) * (nodeH + gap) / 2
+		}
 		for row, i := range members {
 			x := svgPad + c*(nodeW+colGap)
-			y := svgPad + offset + row*(nodeH+rowGap)
+			y := svgPad + offset + row*(nodeH+gap)
 			pos[i] = [2]int{x, y}
 			n := g.nodes[i]
 			out.Nodes = append(out.Nodes, placedNode{gNode: n, X: x, Y: y, Short: shorten(n.Name, labelRunes), SubS: shorten(n.Sub, labelRunes+4)})
@@ -149,16 +166,40 @@ func (g *dagGraph) layout(id string) *svgGraph {
 		f, t := pos[g.index[e.From]], pos[g.index[e.To]]
 		x1, y1 := f[0]+nodeW, f[1]+nodeH/2
 		x2, y2 := t[0]-2, t[1]+nodeH/2
-		if t[0] <= f[0] { // a back or same-column edge (cycle): route it below the boxes
+		d := ""
+		switch {
+		case t[0] <= f[0] && t[1] > f[1]: // a wrapped chain: down from the end of a row to the start of the next
+			x1, y1, x2, y2 = f[0]+nodeW/2, f[1]+nodeH, t[0]+nodeW/2, t[1]-2
+			d = fmt.Sprintf("M%d,%d C%d,%d %d,%d %d,%d", x1, y1, x1, y1+wrapGap, x2, y2-wrapGap, x2, y2)
+		case t[0] <= f[0]: // a back or same-column edge (cycle): route it below the boxes
 			x1, x2 = f[0]+nodeW/2, t[0]+nodeW/2
 			y1, y2 = f[1]+nodeH, t[1]+nodeH
 		}
 		mx := (x1 + x2) / 2
-		pe := placedEdge{gEdge: e, D: fmt.Sprintf("M%d,%d C%d,%d %d,%d %d,%d", x1, y1, mx, y1, mx, y2, x2, y2),
-			LX: mx, LY: (y1+y2)/2 - 6, Short: shorten(e.Label, edgeLabelRunes)}
+		if d == "" {
+			d = fmt.Sprintf("M%d,%d C%d,%d %d,%d %d,%d", x1, y1, mx, y1, mx, y2, x2, y2)
+		}
+		pe := placedEdge{gEdge: e, D: d, LX: mx, LY: (y1+y2)/2 - 6, Short: shorten(e.Label, edgeLabelRunes)}
 		out.Edges = append(out.Edges, pe)
 	}
 	return out
+}
+
+// isChain reports whether the graph is one path: every node has at most one edge in and one
+// out, and the edges connect all the nodes.
+func (g *dagGraph) isChain() bool {
+	if len(g.edges) != len(g.nodes)-1 {
+		return false
+	}
+	in, out := map[string]int{}, map[string]int{}
+	for _, e := range g.edges {
+		in[e.To]++
+		out[e.From]++
+		if in[e.To] > 1 || out[e.From] > 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // shorten cuts s to n runes with an ellipsis; the full text stays in the tooltip.
