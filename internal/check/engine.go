@@ -166,6 +166,7 @@ func Evaluate(ctx context.Context, src Source, sink Sink, o Options) (Stats, err
 	}); err != nil {
 		return Stats{}, fmt.Errorf("loading check inputs: %w", err)
 	}
+	env.sortLists()
 
 	var st Stats
 	// Workers turn results into findings; one writer goroutine feeds the sink, which need

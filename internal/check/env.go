@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -152,6 +153,24 @@ func (e *Env) Add(r *inventory.Resource) {
 	e.byScope[k] = append(e.byScope[k], x)
 	ka := scopeKey{r.Type, r.AccountID, ""}
 	e.byAcct[ka] = append(e.byAcct[ka], x)
+}
+
+// sortLists orders every index list by (region, ARN) once inputs are loaded, so that what checks
+// list (and the evidence they quote) does not depend on the order the source streamed them in:
+// a store returns rows in insertion order, which varies from scan to scan.
+func (e *Env) sortLists() {
+	less := func(a, b *Res) int {
+		if c := strings.Compare(a.Region, b.Region); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ARN, b.ARN)
+	}
+	for _, l := range e.byScope {
+		slices.SortFunc(l, less)
+	}
+	for _, l := range e.byAcct {
+		slices.SortFunc(l, less)
+	}
 }
 
 // Get returns a resource by ARN, or nil.
