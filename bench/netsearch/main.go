@@ -36,6 +36,7 @@ func main() {
 	keep := flag.String("db", "", "keep the database at this path instead of a temporary directory; an existing one (built by an earlier run with the same -rules and -seed) is reused")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the query phase to this file")
 	buildprofile := flag.String("buildprofile", "", "write a CPU profile of the build to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the run to this file")
 	flag.Parse()
 	ctx := context.Background()
 	fmt.Printf("load average at start: %s (%d CPUs)\n", loadAvg(), runtime.NumCPU())
@@ -162,6 +163,14 @@ func main() {
 		mib((m1.TotalAlloc-m0.TotalAlloc)/uint64(len(qs))), m1.NumGC-m0.NumGC, len(qs))
 	fmt.Printf("load average after the index queries: %s, at the end: %s (%d CPUs)\n", loadQuery, loadAvg(), runtime.NumCPU())
 	fmt.Printf("peak RSS of the whole run: %s (VmHWM)\n", mib(vmHWM()))
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
 	verdict := "PASS"
 	if ip99 >= 50*time.Millisecond {
 		verdict = "FAIL"
