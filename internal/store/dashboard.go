@@ -128,14 +128,15 @@ type ControlCount struct {
 }
 
 // ControlCounts counts the current findings of every control of a framework (controls written
-// "framework:id") by control and account. A FAIL finding resolved because its resource is gone
+// "framework:id") by control and account. A text test skips findings that map no control of
+// the framework (most native findings) before their controls are parsed. A FAIL finding resolved because its resource is gone
 // no longer counts; an ERROR (or stale) one counts as error.
 func (db *DB) ControlCounts(ctx context.Context, framework string) ([]ControlCount, error) {
 	rows, err := db.SQL.QueryContext(ctx, `SELECT j.value, f.account_id,
 		sum(f.status = 'PASS'), sum(f.status = 'FAIL' AND f.lifecycle != 'resolved'), sum(f.status = 'ERROR')
 		FROM findings f, json_each(f.controls) j
-		WHERE j.value >= ? AND j.value < ?
-		GROUP BY j.value, f.account_id ORDER BY j.value, f.account_id`, framework+":", framework+";")
+		WHERE instr(f.controls, ?) > 0 AND j.value >= ? AND j.value < ?
+		GROUP BY j.value, f.account_id ORDER BY j.value, f.account_id`, `"`+framework+":", framework+":", framework+";")
 	if err != nil {
 		return nil, err
 	}
