@@ -11,8 +11,8 @@ import (
 	awsaccount "github.com/aws/aws-sdk-go-v2/service/account"
 	"github.com/aws/aws-sdk-go-v2/service/account/types"
 
-	accountc "github.com/yagura-dev/yagura/internal/collect/account"
 	"github.com/yagura-dev/yagura/internal/awsx"
+	accountc "github.com/yagura-dev/yagura/internal/collect/account"
 	"github.com/yagura-dev/yagura/internal/collect/collecttest"
 	"github.com/yagura-dev/yagura/internal/mototest"
 )
