@@ -94,6 +94,15 @@ func Serve(ctx context.Context, db *store.DB, addr string, opts Options, ready f
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Score the past scans in the background: at 100k results a scan costs ~0.1 s, so the first
+	// overview would otherwise pay for up to 30 of them.
+	go func() {
+		if sc, err := s.latestScan(ctx); err == nil && sc != nil {
+			if _, err := s.scoreTrend(ctx, sc.ID); err != nil && ctx.Err() == nil {
+				s.log.Warn("scoring past scans", "err", err)
+			}
+		}
+	}()
 	if ready != nil {
 		ready("http://" + ln.Addr().String() + "/")
 	}
