@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,36 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/yagura-dev/yagura/internal/check"
+	"github.com/yagura-dev/yagura/internal/pipeline"
 	"github.com/yagura-dev/yagura/internal/report"
-	"github.com/yagura-dev/yagura/internal/scan"
-	"github.com/yagura-dev/yagura/internal/store"
 )
 
 func init() {
 	subcommands = append(subcommands, newChecksCmd)
-	// Every scan evaluates the catalog after collection, before it is marked finished.
-	scanHooks = append(scanHooks, func(s *scan.Scanner) {
-		s.AfterCollect = append(s.AfterCollect, func(ctx context.Context, db *store.DB, scanID int64) error {
-			st, err := evaluateScan(ctx, db, scanID)
-			if err == nil && s.Log != nil {
-				s.Log.Info("checks evaluated", "scan", scanID, "results", st.Evaluations, "pass", st.Pass, "fail", st.Fail, "error", st.Error, "duration", st.Duration.Round(1e6))
-			}
-			return err
-		})
-	})
-}
-
-// evaluateScan runs the whole catalog over a stored scan and stores the findings.
-func evaluateScan(ctx context.Context, db *store.DB, scanID int64) (check.Stats, error) {
-	w := db.NewFindingWriter(scanID)
-	st, err := check.Evaluate(ctx, check.StoreSource{DB: db, ScanID: scanID}, w, check.Options{})
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return st, fmt.Errorf("evaluating checks: %w", err)
-	}
-	return st, nil
 }
 
 func newChecksCmd() *cobra.Command {
@@ -144,7 +119,7 @@ func newChecksRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := evaluateScan(ctx, db, sc.ID)
+			st, err := pipeline.EvaluateChecks(ctx, db, sc.ID)
 			if err != nil {
 				return err
 			}

@@ -11,13 +11,10 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/netsearch"
 	"github.com/yagura-dev/yagura/internal/report"
-	"github.com/yagura-dev/yagura/internal/scan"
 )
 
 func init() {
 	subcommands = append(subcommands, newFindCmd)
-	// Every scan extracts its address-bearing rules into the index `find` reads.
-	scanHooks = append(scanHooks, func(s *scan.Scanner) { s.AfterCollect = append(s.AfterCollect, netsearch.IndexScan) })
 }
 
 type findFlags struct {

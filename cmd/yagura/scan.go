@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/yagura-dev/yagura/internal/awsx"
+	"github.com/yagura-dev/yagura/internal/pipeline"
 	"github.com/yagura-dev/yagura/internal/scan"
 )
 
@@ -92,19 +93,18 @@ func runScan(ctx context.Context, opts scan.Options) (*scan.Result, error) {
 	prog := newProgress(os.Stderr, live, stats)
 	log := newLogger(prog)
 	prog.log = log
-	s := &scan.Scanner{DB: db, Base: cfg, Log: log, Stats: stats}
-	for _, hook := range scanHooks {
-		hook(s)
+	weights, err := scanWeights()
+	if err != nil {
+		return nil, err
 	}
+	s := &scan.Scanner{DB: db, Base: cfg, Log: log, Stats: stats}
+	pipeline.Install(s, pipeline.Options{Weights: &weights})
 	if !global.quiet {
 		prog.start()
 		defer prog.finish()
 	}
 	return s.Run(ctx, opts)
 }
-
-// scanHooks let other parts of the CLI (checks, native findings, risk) join the scan pipeline.
-var scanHooks []func(*scan.Scanner)
 
 func printScanSummary(res *scan.Result) {
 	if global.quiet {

@@ -8,48 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/yagura-dev/yagura/internal/check"
 	_ "github.com/yagura-dev/yagura/internal/collect/accessanalyzer" // native-findings collectors
 	_ "github.com/yagura-dev/yagura/internal/collect/ssm"
 	_ "github.com/yagura-dev/yagura/internal/collect/trustedadvisor"
-	"github.com/yagura-dev/yagura/internal/native"
 	"github.com/yagura-dev/yagura/internal/report"
-	"github.com/yagura-dev/yagura/internal/scan"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
 func init() {
 	subcommands = append(subcommands, newScansCmd)
-	scanHooks = append(scanHooks, nativeFindingsHook)
-}
-
-// nativeFindingsHook installs the check catalog's control index before a scan, so that the
-// Security Hub collector gives a control finding the id of the yagura check finding for the
-// same control and resource, and the finding writer merges the two into one finding with both
-// sources (see internal/native/merge.go). The scan itself stores native findings and settles
-// their lifecycle (store.FinalizeFindings) after every post-collection hook.
-func nativeFindingsHook(*scan.Scanner) {
-	native.UseControlIndex(controlIndex())
-}
-
-// controlIndex maps every control of the check catalog to the checks implementing it.
-func controlIndex() native.ControlIndex {
-	ix := native.ControlIndex{}
-	for _, c := range check.All() {
-		cc := native.ControlCheck{CheckID: c.ID, ResourceType: c.ResourceType}
-		// Account- and region-level checks report on their subject ARN (check.SubjectARN).
-		subject := func(partition, account, region string) string {
-			return check.SubjectARN(c, check.Unit{Partition: partition, Account: account, Region: region})
-		}
-		switch c.Scope {
-		case check.PerAccount:
-			cc.Scope, cc.UnitARN = "account", subject
-		case check.PerRegion:
-			cc.Scope, cc.UnitARN = "region", subject
-		}
-		ix.AddCheck(cc, c.Controls)
-	}
-	return ix
 }
 
 func newScansCmd() *cobra.Command {

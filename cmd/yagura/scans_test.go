@@ -19,6 +19,7 @@ import (
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/mototest"
 	"github.com/yagura-dev/yagura/internal/native"
+	"github.com/yagura-dev/yagura/internal/pipeline"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
@@ -308,7 +309,7 @@ func TestDiffReducesEventsToNetChange(t *testing.T) {
 // catalog's index they take the id of yagura's region- or account-level check finding, whose
 // subject ARN the check defines.
 func TestControlIndexAdoptsAccountLevelControls(t *testing.T) {
-	ix := controlIndex()
+	ix := pipeline.ControlIndex()
 	tried := 0
 	for _, c := range check.All() {
 		if c.Scope != check.PerRegion && c.Scope != check.PerAccount {

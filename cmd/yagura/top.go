@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/report"
 	"github.com/yagura-dev/yagura/internal/risk"
-	"github.com/yagura-dev/yagura/internal/scan"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
@@ -63,25 +61,6 @@ func scanWeights() (risk.Weights, error) {
 
 func init() {
 	subcommands = append(subcommands, newTopCmd)
-	// Risk scoring must run after the checks and the native findings are stored. Go runs the
-	// init functions of package main in file-name order (checks.go and scans.go sort before
-	// top.go), so this hook is appended after theirs and AfterCollect runs it last.
-	scanHooks = append(scanHooks, func(s *scan.Scanner) {
-		s.AfterCollect = append(s.AfterCollect, func(ctx context.Context, db *store.DB, scanID int64) error {
-			w, err := scanWeights()
-			if err != nil {
-				return err
-			}
-			res, err := risk.Run(ctx, db, scanID, w)
-			if err != nil {
-				return fmt.Errorf("risk analysis: %w", err)
-			}
-			if s.Log != nil {
-				s.Log.Info("risk analyzed", "scan", scanID, "exposed", res.Exposed, "attack_paths", res.AttackPaths, "scored", res.Scored)
-			}
-			return nil
-		})
-	})
 }
 
 // topItem is one entry of the ranked queue.

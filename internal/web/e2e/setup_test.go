@@ -17,15 +17,13 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/yagura-dev/yagura/internal/awsx"
-	"github.com/yagura-dev/yagura/internal/check"
 	_ "github.com/yagura-dev/yagura/internal/collect/ec2" // the collectors the dashboard steps need (see demoServices)
 	_ "github.com/yagura-dev/yagura/internal/collect/iam"
 	_ "github.com/yagura-dev/yagura/internal/collect/s3"
 	_ "github.com/yagura-dev/yagura/internal/collect/securityhub"
 	"github.com/yagura-dev/yagura/internal/demo"
 	"github.com/yagura-dev/yagura/internal/mototest"
-	"github.com/yagura-dev/yagura/internal/netsearch"
-	"github.com/yagura-dev/yagura/internal/risk"
+	"github.com/yagura-dev/yagura/internal/pipeline"
 	"github.com/yagura-dev/yagura/internal/scan"
 	"github.com/yagura-dev/yagura/internal/store"
 	"github.com/yagura-dev/yagura/internal/web"
@@ -53,9 +51,7 @@ func chromiumPath(t *testing.T) string {
 }
 
 // scannedDemo seeds the demo organization into a fresh moto, scans it into a new database and
-// runs the post-collection pipeline of `yagura scan` (checks, network index, risk analysis).
-// The CLI wires that pipeline in package main (cmd/yagura scanHooks), which a test cannot
-// import, so the hooks are assembled here from the exported packages.
+// runs the same pipeline as `yagura scan` (checks, control merge, network index, risk analysis).
 func scannedDemo(t *testing.T, ctx context.Context) (*demo.Org, *store.DB, int64) {
 	t.Helper()
 	srv := mototest.New(t)
@@ -76,21 +72,8 @@ func scannedDemo(t *testing.T, ctx context.Context) (*demo.Org, *store.DB, int64
 	for class := range awsx.DefaultLimits {
 		limits[class] = awsx.Limit{Rate: 1000, Burst: 1000}
 	}
-	s := &scan.Scanner{DB: db, Base: cfg, AfterCollect: []func(context.Context, *store.DB, int64) error{
-		func(ctx context.Context, db *store.DB, scanID int64) error {
-			w := db.NewFindingWriter(scanID)
-			_, err := check.Evaluate(ctx, check.StoreSource{DB: db, ScanID: scanID}, w, check.Options{})
-			if cerr := w.Close(); err == nil {
-				err = cerr
-			}
-			return err
-		},
-		netsearch.IndexScan,
-		func(ctx context.Context, db *store.DB, scanID int64) error {
-			_, err := risk.Run(ctx, db, scanID, risk.DefaultWeights)
-			return err
-		},
-	}}
+	s := &scan.Scanner{DB: db, Base: cfg}
+	pipeline.Install(s, pipeline.Options{})
 	res, err := s.Run(ctx, scan.Options{RoleName: demo.RoleName, Regions: demo.Regions[:1], Services: demoServices, RateLimits: limits})
 	if err != nil {
 		t.Fatalf("scan: %v", err)
@@ -186,20 +169,22 @@ func browser(t *testing.T, parent context.Context) context.Context {
 	return bctx
 }
 
-// screenshotDir is where the steps' screenshots go: $YAGURA_E2E_SCREENSHOTS when set (kept),
-// else a directory of the test (removed with it).
+// screenshotDir is where the steps' screenshots go, kept after the test for a person (or CI) to
+// look at: $YAGURA_E2E_SCREENSHOTS when set, else yagura-e2e/<test name> in the temporary
+// directory, emptied first so that it holds only this run's pictures.
 func screenshotDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("YAGURA_E2E_SCREENSHOTS")
 	if dir == "" {
-		dir = t.TempDir()
-		t.Logf("screenshots: %s (set YAGURA_E2E_SCREENSHOTS=DIR to keep them)", dir)
-	} else {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		dir = filepath.Join(os.TempDir(), "yagura-e2e", t.Name())
+		if err := os.RemoveAll(dir); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("screenshots: %s", dir)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots: %s", dir)
 	return dir
 }
 
