@@ -117,11 +117,15 @@ type Finding struct {
 }
 
 // StableID derives a finding ID that stays the same across scans for the same problem.
+// Every check result gets one, so it hashes a single buffer (on the stack for the usual sizes)
+// and hex-encodes only the 12 bytes it keeps.
 func StableID(parts ...string) string {
-	h := sha256.New()
+	var stack [512]byte
+	buf := stack[:0]
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		buf = append(buf, p...)
+		buf = append(buf, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:24]
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:12])
 }
