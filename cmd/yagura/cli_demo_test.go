@@ -10,6 +10,7 @@ import (
 	"github.com/yagura-dev/yagura/internal/demo"
 	"github.com/yagura-dev/yagura/internal/inventory"
 	"github.com/yagura-dev/yagura/internal/mototest"
+	"github.com/yagura-dev/yagura/internal/risk"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
@@ -56,8 +57,12 @@ func TestCLIDemoSeedsAndScansTheOrganization(t *testing.T) {
 	}
 	// Every planted weakness's resource was collected.
 	configs := map[string]string{}
+	web1 := ""
 	if err := d.EachResource(ctx, sc.ID, store.ResourceFilter{}, func(r *inventory.Resource) error {
 		configs[r.Type] += string(r.Config) + "\n" + r.ARN + "\n" + r.Name + "\n"
+		if r.Type == "AWS::EC2::Instance" && r.Name == "web-1" {
+			web1 = r.ARN
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -78,6 +83,23 @@ func TestCLIDemoSeedsAndScansTheOrganization(t *testing.T) {
 	for _, c := range checks {
 		if !strings.Contains(configs[c.typ], c.needle) {
 			t.Errorf("demo inventory: no %s containing %q", c.typ, c.needle)
+		}
+	}
+
+	// Issue 6's acceptance: `yagura top --format json` on the demo organization lists the planted
+	// attack path (web-1 → web-admin → the confidential bucket) first, every item with its factors.
+	items := riskTop(t, db, "-n", "20")
+	if len(items) == 0 {
+		t.Fatal("empty risk queue")
+	}
+	first := items[0]
+	if web1 == "" || first.CheckID != risk.CheckAttackPath || first.ResourceARN != web1 ||
+		!strings.Contains(first.Title, "web-admin") || !strings.Contains(first.Title, "prod-customer-data") {
+		t.Errorf("first item: %s %s %q (web-1 is %q)", first.CheckID, first.ResourceARN, first.Title, web1)
+	}
+	for _, it := range items {
+		if it.Risk == nil || len(it.Risk.Factors) != 6 || it.Risk.Reason == "" {
+			t.Errorf("item %d %q has no full risk: %+v", it.Rank, it.Title, it.Risk)
 		}
 	}
 }

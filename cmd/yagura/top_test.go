@@ -23,7 +23,6 @@ import (
 	shtypes "github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/yagura-dev/yagura/internal/awsx"
-	"github.com/yagura-dev/yagura/internal/demo"
 	"github.com/yagura-dev/yagura/internal/mototest"
 	"github.com/yagura-dev/yagura/internal/risk"
 )
@@ -369,37 +368,5 @@ func TestScanRiskWeightsFlag(t *testing.T) {
 	}
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("a scan with bad weights opened the database: %v", err)
-	}
-}
-
-// On the demo organization, the planted attack path (prod web-1: IMDSv1, public IP, SSH open to
-// the world, exploitable CVE, administrator role web-admin, confidential bucket) tops the queue,
-// and every item carries its factors.
-func TestTopOnDemoOrganizationListsPlantedPathFirst(t *testing.T) {
-	srv := mototest.New(t)
-	cfg := srv.Config(t, demo.Regions[0])
-	org, err := demo.Seed(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := filepath.Join(t.TempDir(), "demo.db")
-	if _, err := nfRun(t, "--db", db, "--endpoint-url", srv.URL, "scan", "--role-name", demo.RoleName,
-		"--regions", demo.Regions[0], "--services", "ec2,iam,s3,elbv2,securityhub"); err != nil {
-		t.Fatalf("scan: %v", err)
-	}
-	items := riskTop(t, db, "-n", "20")
-	if len(items) == 0 {
-		t.Fatal("empty queue")
-	}
-	first := items[0]
-	web1 := org.Planted["instance-imdsv1-public-admin"]
-	if first.CheckID != risk.CheckAttackPath || !strings.HasSuffix(first.ResourceARN, "/"+web1) ||
-		!strings.Contains(first.Title, "web-admin") || !strings.Contains(first.Title, "prod-customer-data") {
-		t.Errorf("first item: %s %s %q", first.CheckID, first.ResourceARN, first.Title)
-	}
-	for _, it := range items {
-		if it.Risk == nil || len(it.Risk.Factors) != 6 || it.Risk.Reason == "" {
-			t.Errorf("item %d %q has no full risk: %+v", it.Rank, it.Title, it.Risk)
-		}
 	}
 }
