@@ -62,12 +62,13 @@ func main() {
 
 	srv, err := mototest.Start(ctx, "")
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer srv.Stop()
+	stopMoto = func() { srv.Stop() }
 	base, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: srv.URL})
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	began := time.Now()
 	ids := generateOrg(ctx, base, *accounts, regions, *groups, *snapshots)
@@ -90,7 +91,7 @@ func main() {
 	defer os.RemoveAll(dir)
 	db, err := store.Open(ctx, filepath.Join(dir, "bench.db"))
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer db.Close()
 	var memo *faultproxy.Memo
@@ -116,6 +117,15 @@ func main() {
 	}
 }
 
+// stopMoto stops the emulator; fatal calls it, since log.Fatal skips deferred calls and would
+// leave the emulator running.
+var stopMoto = func() {}
+
+func fatal(v ...any) {
+	stopMoto()
+	log.Fatal(v...)
+}
+
 type result struct {
 	wall, bound             time.Duration
 	busiest                 string
@@ -138,7 +148,7 @@ func (r result) print() {
 func benchRun(ctx context.Context, db *store.DB, target string, limits map[string]awsx.Limit, latency time.Duration, storm float64, regions []string, concurrency int, memo *faultproxy.Memo) result {
 	proxy, err := faultproxy.Start(target)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	defer proxy.Close()
 	proxy.Latency, proxy.Limits, proxy.StormRate, proxy.Memo = latency, limits, storm, memo
@@ -149,7 +159,7 @@ func benchRun(ctx context.Context, db *store.DB, target string, limits map[strin
 	perTask := map[string]int64{}
 	cfg, err := awsx.Load(ctx, awsx.Options{Region: "us-east-1", EndpointURL: proxy.URL})
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	var peakHeap uint64
 	stop := make(chan struct{})
@@ -173,7 +183,7 @@ func benchRun(ctx context.Context, db *store.DB, target string, limits map[strin
 	wall := time.Since(began)
 	close(stop)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	cov, _ := db.CoverageOf(ctx, res.ScanID)
 	var longest store.Coverage
@@ -225,14 +235,14 @@ func limitFor(limits map[string]awsx.Limit, class string) awsx.Limit {
 func generateOrg(ctx context.Context, base aws.Config, n int, regions []string, groups, snapshots int) []string {
 	oc := organizations.NewFromConfig(base)
 	if _, err := oc.CreateOrganization(ctx, &organizations.CreateOrganizationInput{}); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	ids := []string{"123456789012"}
 	for i := 1; i < n; i++ {
 		out, err := oc.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(fmt.Sprintf("acct-%02d", i)),
 			Email: aws.String(fmt.Sprintf("acct-%02d@example.com", i))})
 		if err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		ids = append(ids, aws.ToString(out.CreateAccountStatus.AccountId))
 	}
@@ -252,13 +262,13 @@ func generateOrg(ctx context.Context, base aws.Config, n int, regions []string, 
 				for g := 0; g < groups; g++ {
 					sg, err := ec.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(fmt.Sprintf("bench-%d", g)), Description: aws.String("bench")})
 					if err != nil {
-						log.Fatal(err)
+						fatal(err)
 					}
 					_, err = ec.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg.GroupId, IpPermissions: []ec2types.IpPermission{{
 						IpProtocol: aws.String("tcp"), FromPort: aws.Int32(int32(1000 + g)), ToPort: aws.Int32(int32(1000 + g)),
 						IpRanges: []ec2types.IpRange{{CidrIp: aws.String(fmt.Sprintf("10.%d.%d.0/24", g%250, len(id)%250))}}}}})
 					if err != nil {
-						log.Fatal(err)
+						fatal(err)
 					}
 				}
 				if snapshots == 0 {
@@ -266,11 +276,11 @@ func generateOrg(ctx context.Context, base aws.Config, n int, regions []string, 
 				}
 				vol, err := ec.CreateVolume(ctx, &ec2.CreateVolumeInput{AvailabilityZone: aws.String(r + "a"), Size: aws.Int32(1)})
 				if err != nil {
-					log.Fatal(err)
+					fatal(err)
 				}
 				for i := 0; i < snapshots; i++ {
 					if _, err := ec.CreateSnapshot(ctx, &ec2.CreateSnapshotInput{VolumeId: vol.VolumeId}); err != nil {
-						log.Fatal(err)
+						fatal(err)
 					}
 				}
 			}(id, r)
