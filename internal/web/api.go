@@ -128,29 +128,11 @@ func (s *Server) apiFindings(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiFinding(r *http.Request) (any, error) {
-	id := r.PathValue("id")
-	list, err := s.db.Findings(r.Context(), store.FindingFilter{IDs: []string{id}, Limit: 1})
+	v, err := s.loadFinding(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
-		return nil, errNotFound
-	}
-	events, err := s.db.FindingEvents(r.Context(), id, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	if events == nil {
-		events = []store.FindingEvent{}
-	}
-	mute, err := s.db.MuteOf(r.Context(), id)
-	if err != nil {
-		return nil, err
-	}
-	if mute != nil && mute.Active(time.Now()) {
-		list[0].Muted, list[0].MuteReason = true, mute.Reason
-	}
-	return map[string]any{"finding": list[0], "events": events, "mute": mute}, nil
+	return map[string]any{"finding": v.Finding, "events": v.Events, "mute": v.Mute}, nil
 }
 
 func (s *Server) apiResource(r *http.Request) (any, error) {

@@ -362,27 +362,47 @@ func (s *Server) findings(r *http.Request) (string, map[string]any, error) {
 	return "findings", data, nil
 }
 
-func (s *Server) findingDetail(r *http.Request) (string, map[string]any, error) {
-	id := r.PathValue("id")
-	list, err := s.db.Findings(r.Context(), store.FindingFilter{IDs: []string{id}, Limit: 1})
+// findingView is one finding with its history and its dashboard mute.
+type findingView struct {
+	Finding *finding.Finding
+	Events  []store.FindingEvent
+	Mute    *store.Mute // the mute set on this finding in the dashboard, if any
+}
+
+// loadFinding reads a finding with every mute applied (the stored mutelist and the dashboard's),
+// as the lists and the CLI show it.
+func (s *Server) loadFinding(ctx context.Context, id string) (*findingView, error) {
+	list, err := s.db.Findings(ctx, store.FindingFilter{IDs: []string{id}, Limit: 1})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if len(list) == 0 {
-		return "", nil, errNotFound
+		return nil, errNotFound
 	}
-	events, err := s.db.FindingEvents(r.Context(), id, 0, 0)
+	if err := s.db.ApplyMutes(ctx, list, time.Now()); err != nil {
+		return nil, err
+	}
+	events, err := s.db.FindingEvents(ctx, id, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if events == nil {
+		events = []store.FindingEvent{}
+	}
+	mute, err := s.db.MuteOf(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &findingView{Finding: list[0], Events: events, Mute: mute}, nil
+}
+
+func (s *Server) findingDetail(r *http.Request) (string, map[string]any, error) {
+	id := r.PathValue("id")
+	v, err := s.loadFinding(r.Context(), id)
 	if err != nil {
 		return "", nil, err
 	}
-	mute, err := s.db.MuteOf(r.Context(), id)
-	if err != nil {
-		return "", nil, err
-	}
-	fd := list[0]
-	if mute != nil && mute.Active(time.Now()) {
-		fd.Muted, fd.MuteReason = true, mute.Reason
-	}
+	fd, events, mute := v.Finding, v.Events, v.Mute
 	data := map[string]any{
 		"Title": fd.Title, "F": fd, "Evidence": prettyJSON(fd.Evidence), "Events": events, "Mute": mute,
 		"MuteURL": localURL("/findings/" + url.PathEscape(id) + "/mute"), "UnmuteURL": localURL("/findings/" + url.PathEscape(id) + "/unmute"),

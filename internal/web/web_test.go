@@ -662,3 +662,32 @@ func TestMute(t *testing.T) {
 		t.Errorf("expired mute still mutes: %s", body)
 	}
 }
+
+// A finding muted by the stored mutelist (yagura mutelist import) shows muted on its page and in
+// the API, as in the lists and the CLI; it has no dashboard mute to lift.
+func TestStoredMutelistAppliesToFindingDetail(t *testing.T) {
+	db := fixture(t)
+	doc := []byte("mutes:\n  - reason: bastion reviewed by security\n    checks: [ec2.sg_ingress_ssh_world]\n")
+	if _, err := db.ImportMutelist(context.Background(), doc, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, db, "")
+	c := client(t)
+	if _, body := get(t, c, ts.URL+"/findings/f-ssh"); !strings.Contains(body, "bastion reviewed by security") {
+		t.Errorf("finding page does not show the stored mutelist's reason")
+	}
+	_, body := get(t, c, ts.URL+"/api/v1/findings/f-ssh")
+	var v struct {
+		Finding struct {
+			Muted      bool   `json:"muted"`
+			MuteReason string `json:"mute_reason"`
+		} `json:"finding"`
+		Mute *store.Mute `json:"mute"`
+	}
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatal(err)
+	}
+	if !v.Finding.Muted || !strings.Contains(v.Finding.MuteReason, "bastion reviewed") || v.Mute != nil {
+		t.Errorf("API finding: muted %v reason %q dashboard mute %+v", v.Finding.Muted, v.Finding.MuteReason, v.Mute)
+	}
+}
