@@ -114,7 +114,7 @@ func TestRiskPages(t *testing.T) {
 	if n := strings.Count(body, `<g class="node `); n != 5 {
 		t.Errorf("/risks/f-path: %d nodes, want 5", n)
 	}
-	if n := strings.Count(body, `<g class="edge">`); n != 4 {
+	if n := strings.Count(body, `<g class="edge" `); n != 4 {
 		t.Errorf("/risks/f-path: %d edges, want 4", n)
 	}
 	// A scored finding that is not an attack path draws its exposure path.

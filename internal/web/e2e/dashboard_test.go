@@ -293,9 +293,11 @@ func TestDashboardInChromium(t *testing.T) {
 			if d.count(`svg#attack-path`) != 1 {
 				t.Fatalf("%s draws no svg#attack-path", d.location())
 			}
-			// The graph's nodes, left to right: the internet, the network hops to web-1 (through
-			// the planted SSH-from-anywhere group), web-1, its role web-admin, the bucket.
-			nodes := eval[[]string](d, `() => Array.from(document.querySelectorAll("svg#attack-path g.node"), g => g.dataset.id)`, nil)
+			// The path, hop by hop: the internet, the network hops to web-1 (through the planted
+			// SSH-from-anywhere group), web-1, its role web-admin, the bucket. The hop list below
+			// the graph gives the order; the graph must draw the same resources, with an edge from
+			// each hop to the next.
+			hops := d.texts(`#path-hops li > .arn`)
 			chain := []string{"internet",
 				fmt.Sprintf("arn:aws:ec2:%s:%s:security-group/%s", top[0].Region, prod, org.Planted["sg-ssh-world"]),
 				fmt.Sprintf("arn:aws:ec2:%s:%s:instance/%s", top[0].Region, prod, web1),
@@ -303,23 +305,28 @@ func TestDashboardInChromium(t *testing.T) {
 				"arn:aws:s3:::" + bucket}
 			at := -1
 			for _, n := range chain {
-				i := slices.Index(nodes, n)
+				i := slices.Index(hops, n)
 				if i <= at {
-					t.Errorf("attack path nodes %q lack %s after %v", nodes, n, chain[:slices.Index(chain, n)])
+					t.Errorf("attack path hops %q lack %s after %v", hops, n, chain[:slices.Index(chain, n)])
 					break
 				}
 				at = i
 			}
-			if len(nodes) == 0 || nodes[0] != "internet" || nodes[len(nodes)-1] != chain[len(chain)-1] {
-				t.Errorf("the attack path does not run from the internet to the bucket: %q", nodes)
+			if len(hops) == 0 || hops[0] != "internet" || hops[len(hops)-1] != chain[len(chain)-1] {
+				t.Errorf("the attack path does not run from the internet to the bucket: %q", hops)
 			}
-			// A path is a chain: one edge into every node but the first, and the hop list below the
-			// graph names the same resources in the same order.
-			if n := d.count(`svg#attack-path g.edge`); n != len(nodes)-1 {
-				t.Errorf("%d edges between %d nodes", n, len(nodes))
+			nodes := eval[[]string](d, `() => Array.from(document.querySelectorAll("svg#attack-path g.node"), g => g.dataset.id)`, nil)
+			if !slices.Equal(slices.Sorted(slices.Values(nodes)), slices.Sorted(slices.Values(hops))) {
+				t.Errorf("the graph draws %q, the hop list names %q", nodes, hops)
 			}
-			if hops := d.texts(`#path-hops li > .arn`); !slices.Equal(hops, nodes) {
-				t.Errorf("hop list %q differs from the graph %q", hops, nodes)
+			edges := eval[[]string](d, `() => Array.from(document.querySelectorAll("svg#attack-path g.edge"), g => g.dataset.from + " -> " + g.dataset.to)`, nil)
+			for i := 1; i < len(hops); i++ {
+				if e := hops[i-1] + " -> " + hops[i]; !slices.Contains(edges, e) {
+					t.Errorf("no edge %s in the graph %q", e, edges)
+				}
+			}
+			if len(edges) != len(hops)-1 {
+				t.Errorf("%d edges for a chain of %d hops", len(edges), len(hops))
 			}
 			d.shot("07-attack-path")
 		}},
