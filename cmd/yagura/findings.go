@@ -42,14 +42,6 @@ func (q *findingQuery) addFlags(cmd *cobra.Command, accountFlag, regionFlag stri
 	f.StringVar(&q.mutelistFile, "mutelist", os.Getenv("YAGURA_MUTELIST"), "mutelist YAML file (env YAGURA_MUTELIST); default: the list stored with `yagura mutelist import`")
 }
 
-// parseSeverityFilter reads "high" (exactly high) or "high+" (high and above).
-func parseSeverityFilter(s string) (sev finding.Severity, atLeast bool, err error) {
-	s = strings.TrimSpace(s)
-	atLeast = strings.HasSuffix(s, "+")
-	sev, err = finding.ParseSeverity(strings.TrimSuffix(s, "+"))
-	return sev, atLeast, err
-}
-
 // load runs the query, applies the mutelist and returns the findings plus warnings about
 // expired mutes.
 func (q *findingQuery) load(ctx context.Context, db *store.DB) ([]*finding.Finding, []string, error) {
@@ -65,15 +57,9 @@ func (q *findingQuery) load(ctx context.Context, db *store.DB) ([]*finding.Findi
 		}
 		filter.Statuses = append(filter.Statuses, s)
 	}
-	var exact *finding.Severity
 	if q.severity != "" {
-		sev, atLeast, err := parseSeverityFilter(q.severity)
-		if err != nil {
+		if err := filter.AddSeverity(q.severity); err != nil {
 			return nil, nil, fmt.Errorf("--severity: %w", err)
-		}
-		filter.MinSeverity = sev
-		if !atLeast {
-			exact = &sev
 		}
 	}
 	ml, mlName, err := q.mutelist(ctx, db)
@@ -83,9 +69,6 @@ func (q *findingQuery) load(ctx context.Context, db *store.DB) ([]*finding.Findi
 	now := time.Now().UTC()
 	var out []*finding.Finding
 	err = db.EachFinding(ctx, filter, func(f *finding.Finding) error {
-		if exact != nil && f.Severity != *exact {
-			return nil
-		}
 		out = append(out, f)
 		return nil
 	})

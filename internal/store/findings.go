@@ -290,6 +290,24 @@ type FindingFilter struct {
 	Offset       int
 }
 
+// AddSeverity narrows the filter as `yagura findings --severity` and the dashboard read a
+// severity: "high" is exactly high (several exact ones may be added), "high+" is high and above.
+// A "+" typed into a URL arrives decoded as a space, so a trailing space means "and above" too.
+func (f *FindingFilter) AddSeverity(spec string) error {
+	spec = strings.TrimLeft(spec, " ")
+	atLeast := strings.HasSuffix(spec, "+") || strings.HasSuffix(spec, " ")
+	sev, err := finding.ParseSeverity(strings.TrimRight(spec, "+ "))
+	if err != nil {
+		return err
+	}
+	if atLeast {
+		f.MinSeverity = max(f.MinSeverity, sev)
+	} else {
+		f.Severities = append(f.Severities, sev)
+	}
+	return nil
+}
+
 const findingColumns = `id, check_id, source, sources, source_id, controls, status, severity, account_id, region, resource_arn,
 	resource_type, title, detail, evidence, remediation, collector, first_seen, last_seen, lifecycle, stale, stale_reason, risk`
 

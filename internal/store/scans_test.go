@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"testing"
+
+	"github.com/yagura-dev/yagura/internal/finding"
 )
 
 // The task sizes come from the latest finished scan, successful tasks only; a scan still running
@@ -43,5 +45,20 @@ func TestAccountOUIDsRoundTrip(t *testing.T) {
 	}
 	if got := accts[0].OUIDs; len(got) != 2 || got[1] != "ou-ab12-xyz" {
 		t.Fatalf("OU ids %v", got)
+	}
+}
+
+func TestFindingFilterAddSeverity(t *testing.T) {
+	var f FindingFilter
+	for _, spec := range []string{"high", "low", "medium+", "critical "} {
+		if err := f.AddSeverity(spec); err != nil {
+			t.Fatalf("%q: %v", spec, err)
+		}
+	}
+	if len(f.Severities) != 2 || f.Severities[0] != finding.High || f.Severities[1] != finding.Low || f.MinSeverity != finding.Critical {
+		t.Fatalf("filter %+v: want exact high and low, and critical and above (the higher floor)", f)
+	}
+	if err := f.AddSeverity("severe"); err == nil {
+		t.Fatal("an unknown severity was accepted")
 	}
 }

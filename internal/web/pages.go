@@ -296,9 +296,8 @@ func parseFindingQuery(q url.Values) (store.FindingFilter, error) {
 			if p == "" {
 				continue
 			}
-			atLeast := strings.HasSuffix(p, "+") || strings.HasSuffix(p, " ")
-			if err := addSeverity(&f, strings.TrimRight(p, "+ "), atLeast); err != nil {
-				return f, err
+			if err := f.AddSeverity(p); err != nil {
+				return f, badRequest{"severity: " + err.Error()}
 			}
 		}
 	}
@@ -317,19 +316,6 @@ func parseFindingQuery(q url.Values) (store.FindingFilter, error) {
 		f.Offset = n
 	}
 	return f, nil
-}
-
-func addSeverity(f *store.FindingFilter, name string, atLeast bool) error {
-	sev, err := finding.ParseSeverity(name)
-	if err != nil {
-		return badRequest{"severity: " + err.Error()}
-	}
-	if atLeast {
-		f.MinSeverity = max(f.MinSeverity, sev)
-	} else {
-		f.Severities = append(f.Severities, sev)
-	}
-	return nil
 }
 
 func (s *Server) findings(r *http.Request) (string, map[string]any, error) {
