@@ -30,15 +30,11 @@ func newAccountsCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := openDB(ctx)
+			db, sc, err := openScan(ctx, scanID)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			sc, err := db.GetScan(ctx, scanID)
-			if err != nil {
-				return err
-			}
 			accts, err := db.Accounts(ctx, sc.ID)
 			if err != nil {
 				return err
@@ -90,15 +86,11 @@ func newCoverageCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := openDB(ctx)
+			db, sc, err := openScan(ctx, scanID)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			sc, err := db.GetScan(ctx, scanID)
-			if err != nil {
-				return err
-			}
 			cov, err := db.CoverageOf(ctx, sc.ID)
 			if err != nil {
 				return err

@@ -110,15 +110,11 @@ func newChecksRunCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			db, err := openDB(ctx)
+			db, sc, err := openScan(ctx, scanID)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			sc, err := db.GetScan(ctx, scanID)
-			if err != nil {
-				return err
-			}
 			st, err := pipeline.EvaluateChecks(ctx, db, sc.ID)
 			if err != nil {
 				return err

@@ -21,6 +21,21 @@ func openDB(ctx context.Context) (*store.DB, error) {
 	return store.Open(ctx, global.db)
 }
 
+// openScan opens the database and picks a scan (0: the newest finished one), as every command
+// that reads one scan does. The caller closes the database.
+func openScan(ctx context.Context, scanID int64) (*store.DB, store.Scan, error) {
+	db, err := openDB(ctx)
+	if err != nil {
+		return nil, store.Scan{}, err
+	}
+	sc, err := db.GetScan(ctx, scanID)
+	if err != nil {
+		db.Close()
+		return nil, store.Scan{}, err
+	}
+	return db, sc, nil
+}
+
 // loadAWS builds the caller's SDK configuration from the global flags.
 func loadAWS(ctx context.Context) (aws.Config, error) {
 	return awsx.Load(ctx, awsx.Options{Profile: global.profile, Region: global.region, EndpointURL: global.endpointURL})

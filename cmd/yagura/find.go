@@ -62,15 +62,11 @@ func newFindSub(use, short string, isCIDR bool) *cobra.Command {
 				return &exitError{code: 1, msg: err.Error()}
 			}
 			ctx := cmd.Context()
-			db, err := openDB(ctx)
+			db, sc, err := openScan(ctx, f.scanID)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			sc, err := db.GetScan(ctx, f.scanID)
-			if err != nil {
-				return err
-			}
 			ms, err := netsearch.Find(ctx, db, sc.ID, q)
 			if err != nil {
 				return err

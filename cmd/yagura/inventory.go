@@ -52,15 +52,11 @@ API's own shape; it is written as it is read, so it stays cheap for large organi
 				return &exitError{code: 1, msg: err.Error()}
 			}
 			ctx := cmd.Context()
-			db, err := openDB(ctx)
+			db, sc, err := openScan(ctx, f.scanID)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			sc, err := db.GetScan(ctx, f.scanID)
-			if err != nil {
-				return err
-			}
 			w := bufio.NewWriter(os.Stdout)
 			defer w.Flush()
 			if f.counts {

@@ -28,15 +28,11 @@ runs as and what they reach, and the attack paths through it.`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := openDB(ctx)
+			db, sc, err := openScan(ctx, scanID)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			sc, err := db.GetScan(ctx, scanID)
-			if err != nil {
-				return err
-			}
 			rep, err := risk.PathReport(ctx, db, sc.ID, args[0])
 			if err != nil {
 				return err
