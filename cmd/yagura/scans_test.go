@@ -76,38 +76,14 @@ func TestYaguraAndSecurityHubControlMerge(t *testing.T) {
 // passes (resolved) in scan 2, C appears in scan 3.
 func nfSeedScans(t *testing.T, path string) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	mk := func(id string, st finding.Status) *finding.Finding {
 		return &finding.Finding{ID: id, Source: "securityhub", Status: st, Severity: finding.High, AccountID: "111122223333",
 			Region: "us-east-1", Title: "finding " + id, Collector: "securityhub.findings|111122223333|us-east-1"}
 	}
-	for _, fs := range [][]*finding.Finding{
-		{mk("A", finding.Fail), mk("B", finding.Fail)},
-		{mk("A", finding.Fail), mk("B", finding.Pass)},
-		{mk("A", finding.Fail), mk("C", finding.Fail)},
-	} {
-		id, err := db.CreateScan(ctx, "arn:aws:iam::111122223333:user/test", "111122223333", "", map[string]any{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w := db.NewFindingWriter(id)
-		for _, f := range fs {
-			if err := w.Put(f); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.FinishScan(ctx, id, store.ScanComplete, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nfWriteScans(t, path,
+		[]*finding.Finding{mk("A", finding.Fail), mk("B", finding.Fail)},
+		[]*finding.Finding{mk("A", finding.Fail), mk("B", finding.Pass)},
+		[]*finding.Finding{mk("A", finding.Fail), mk("C", finding.Fail)})
 }
 
 func TestScansPruneKeepsHistoryOfOpenFindings(t *testing.T) {
