@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -152,6 +153,7 @@ func benchRun(ctx context.Context, db *store.DB, target string, limits map[strin
 	}
 	defer proxy.Close()
 	proxy.Latency, proxy.Limits, proxy.StormRate, proxy.Memo = latency, limits, storm, memo
+	proxy.Timeline = limits != nil
 	// moto does not implement GetEbsDefaultKmsKeyId: answer it as AWS does for an account that
 	// never chose a key, so that retries of an emulator gap do not count as scheduler time.
 	proxy.AddFault(faultproxy.Fault{Match: func(c *faultproxy.Call) bool { return c.Action == "GetEbsDefaultKmsKeyId" }, Status: 200,
@@ -230,10 +232,67 @@ func benchRun(ctx context.Context, db *store.DB, target string, limits map[strin
 		chain = max(chain, n)
 	}
 	bound += time.Duration(chain) * latency
+	if limits != nil {
+		printTimeline(proxy, began, limits)
+	}
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return result{wall: wall, bound: bound, busiest: busiest, calls: res.Calls, proxied: proxy.Calls.Load(), retries: res.Throttles,
 		tasks: res.Tasks, ok: res.ByOutcome["ok"], status: res.Status, peakRSS: uint64(ru.Maxrss) * 1024, peakHeap: peakHeap}
+}
+
+// printTimeline says where the time over the bound went, for the bucket class that bounds the
+// scan: how late each account × region started drawing from it, how long it then sat idle while
+// calls were left (waste), and what its bucket refused.
+func printTimeline(proxy *faultproxy.Proxy, began time.Time, limits map[string]awsx.Limit) {
+	times, refused := proxy.Times(), proxy.Refused()
+	type span struct {
+		key               string
+		start, end, waste time.Duration
+		n                 int
+	}
+	byClass := map[string][]span{}
+	accountStart := map[string]time.Duration{}
+	for key, ts := range times {
+		parts := strings.Split(key, "|")
+		acct, class := parts[0], parts[len(parts)-1]
+		lim := limitFor(limits, class)
+		first, last := ts[0].Sub(began), ts[len(ts)-1].Sub(began)
+		if s, ok := accountStart[acct]; !ok || first < s {
+			accountStart[acct] = first
+		}
+		need := time.Duration(float64(max(0, len(ts)-lim.Burst)) / lim.Rate * float64(time.Second))
+		byClass[class] = append(byClass[class], span{key, first, last, max(0, last-first-need), len(ts)})
+	}
+	var lastAcct string
+	for a, s := range accountStart {
+		if lastAcct == "" || s > accountStart[lastAcct] {
+			lastAcct = a
+		}
+	}
+	fmt.Printf("timeline           last account's first call at %s (%s)\n", accountStart[lastAcct].Round(time.Millisecond), lastAcct)
+	classes := make([]string, 0, len(byClass))
+	for c := range byClass {
+		classes = append(classes, c)
+	}
+	sort.Strings(classes)
+	for _, class := range classes {
+		spans := byClass[class]
+		sort.Slice(spans, func(i, j int) bool { return spans[i].end > spans[j].end })
+		w := spans[0]
+		var starts, wastes []time.Duration
+		var refusedN int64
+		for _, s := range spans {
+			starts, wastes = append(starts, s.start), append(wastes, s.waste)
+			refusedN += refused[s.key]
+		}
+		slices.Sort(starts)
+		slices.Sort(wastes)
+		fmt.Printf("  %-22s %3d buckets; start p50 %s max %s; idle p50 %s max %s; refused %d; last to end %s: %d calls, %s → %s, idle %s\n",
+			class, len(spans), starts[len(starts)/2].Round(100*time.Millisecond), starts[len(starts)-1].Round(100*time.Millisecond),
+			wastes[len(wastes)/2].Round(100*time.Millisecond), wastes[len(wastes)-1].Round(100*time.Millisecond), refusedN,
+			w.key, w.n, w.start.Round(100*time.Millisecond), w.end.Round(100*time.Millisecond), w.waste.Round(100*time.Millisecond))
+	}
 }
 
 func limitFor(limits map[string]awsx.Limit, class string) awsx.Limit {

@@ -55,7 +55,7 @@ func newScanCmd() *cobra.Command {
 	fl.StringVar(&f.externalID, "external-id", "", "external id the role's trust policy requires")
 	fl.StringSliceVar(&f.regions, "regions", nil, "regions to scan (default: every region enabled in each account)")
 	fl.StringSliceVar(&f.services, "services", nil, "services to collect (default: all)")
-	fl.IntVar(&f.concurrency, "concurrency", 64, "tasks run at once across the organization")
+	fl.IntVar(&f.concurrency, "concurrency", 64, "tasks calling AWS at once across the organization (a task asleep on a rate limit lends its turn; up to 4× as many are under way)")
 	fl.StringSliceVar(&f.rateLimits, "rate-limit", nil, "override an API class's bucket, CLASS=RATE/BURST (e.g. securityhub:GetFindings=3/6)")
 	fl.Var(newScanRiskWeights(), "risk-weights", weightsUsage+" (default: $"+riskWeightsEnv+")")
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go/middleware"
@@ -175,6 +176,48 @@ func WithTaskStats(ctx context.Context, s *TaskStats) context.Context {
 
 type classKey struct{}
 
+// Yielder is a task's hold on a scheduler slot. The rate limiter yields it while the task sleeps
+// (waiting for a token, or backing off after a throttled call) and resumes it before the next
+// call, so a task asleep on a bucket does not keep other tasks from working.
+type Yielder interface {
+	Yield()
+	Resume(ctx context.Context)
+}
+
+type yielderKey struct{}
+
+// WithYielder returns a context whose API calls lend y while they sleep.
+func WithYielder(ctx context.Context, y Yielder) context.Context {
+	return context.WithValue(ctx, yielderKey{}, y)
+}
+
+// yieldAfter is the shortest sleep worth lending the slot for.
+const yieldAfter = 10 * time.Millisecond
+
+// waitToken takes a token from b, lending the task's slot when the wait is long.
+func waitToken(ctx context.Context, b *rate.Limiter, y Yielder) error {
+	r := b.Reserve()
+	if !r.OK() {
+		return fmt.Errorf("rate limiter: no token can ever be granted")
+	}
+	d := r.Delay()
+	if d <= 0 {
+		return nil
+	}
+	if y != nil && d >= yieldAfter {
+		y.Yield()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	}
+}
+
 // Attach adds the rate-limiting and counting middleware for one account and region to cfg.
 // Every attempt, retries included, waits for a token, so retries cannot overflow a bucket.
 // Global services are limited in the region the client is configured with.
@@ -185,7 +228,13 @@ func (l *Limiter) Attach(cfg *aws.Config, account string) {
 			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				class := ClassOf(middleware.GetServiceID(ctx), middleware.GetOperationName(ctx), in.Parameters)
 				ctx = middleware.WithStackValue(ctx, classKey{}, class)
-				return next.HandleInitialize(ctx, in)
+				out, md, err := next.HandleInitialize(ctx, in)
+				// The operation may end asleep (retries given up after a throttled attempt):
+				// the task carries on holding its slot.
+				if y, _ := ctx.Value(yielderKey{}).(Yielder); y != nil {
+					y.Resume(ctx)
+				}
+				return out, md, err
 			}), middleware.Before)
 		if err != nil {
 			return err
@@ -193,8 +242,12 @@ func (l *Limiter) Attach(cfg *aws.Config, account string) {
 		return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("yaguraRateLimit",
 			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 				class, _ := middleware.GetStackValue(ctx, classKey{}).(string)
-				if err := l.bucket(account, region, class).Wait(ctx); err != nil {
+				y, _ := ctx.Value(yielderKey{}).(Yielder)
+				if err := waitToken(ctx, l.bucket(account, region, class), y); err != nil {
 					return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+				}
+				if y != nil {
+					y.Resume(ctx)
 				}
 				stats, _ := ctx.Value(taskStatsKey{}).(*TaskStats)
 				l.Calls.Add(1)
@@ -203,6 +256,9 @@ func (l *Limiter) Attach(cfg *aws.Config, account string) {
 				}
 				out, md, err := next.HandleFinalize(ctx, in)
 				if err != nil && IsThrottle(err) {
+					if y != nil {
+						y.Yield() // the retryer backs off before the next attempt
+					}
 					l.Throttles.Add(1)
 					if stats != nil {
 						stats.Throttles.Add(1)

@@ -56,12 +56,17 @@ type Proxy struct {
 	// Memo, when set, answers the calls it selects from memory once the target has answered
 	// them; several proxies may share one.
 	Memo *Memo
+	// Timeline keeps the time of every forwarded call per bucket (see Times), so a benchmark
+	// can tell a bucket that started late from one left idle.
+	Timeline bool
 
 	mu      sync.Mutex
 	faults  []Fault
 	keys    map[string]string // access key id -> account
 	buckets map[string]*rate.Limiter
 	served  map[string]int64 // account|region|class -> calls forwarded
+	times   map[string][]time.Time
+	refused map[string]int64 // account|region|class -> calls refused by its bucket or the storm
 	// accountLatency adds latency to one account's calls (a slow or distant account).
 	accountLatency map[string]time.Duration
 	// held blocks one account's calls until its channel is closed (a hung account).
@@ -141,6 +146,28 @@ func (p *Proxy) Served() map[string]int64 {
 	return out
 }
 
+// Times returns when each call was forwarded, per account|region|class bucket (with Timeline).
+func (p *Proxy) Times() map[string][]time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string][]time.Time, len(p.times))
+	for k, v := range p.times {
+		out[k] = append([]time.Time(nil), v...)
+	}
+	return out
+}
+
+// Refused returns how many calls were refused as throttled, per account|region|class bucket.
+func (p *Proxy) Refused() map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]int64, len(p.refused))
+	for k, v := range p.refused {
+		out[k] = v
+	}
+	return out
+}
+
 // Close stops the proxy.
 func (p *Proxy) Close() error { return p.server.Close() }
 
@@ -215,11 +242,24 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.throttle(c) {
 		p.Throttled.Add(1)
+		p.mu.Lock()
+		if p.refused == nil {
+			p.refused = map[string]int64{}
+		}
+		p.refused[c.AccountID+"|"+c.Region+"|"+c.Class]++
+		p.mu.Unlock()
 		writeAnswer(w, ThrottleFault(c))
 		return
 	}
 	p.mu.Lock()
-	p.served[c.AccountID+"|"+c.Region+"|"+c.Class]++
+	bucketKey := c.AccountID + "|" + c.Region + "|" + c.Class
+	p.served[bucketKey]++
+	if p.Timeline {
+		if p.times == nil {
+			p.times = map[string][]time.Time{}
+		}
+		p.times[bucketKey] = append(p.times[bucketKey], time.Now())
+	}
 	p.mu.Unlock()
 	memoKey := ""
 	if p.Memo != nil && p.Memo.Select(c) {

@@ -41,6 +41,11 @@ type Options struct {
 	RefreshBefore   time.Duration `json:"-"`
 }
 
+// tasksPerPermit bounds the tasks under way (most of them asleep on rate buckets) per permit:
+// Options.Concurrency counts tasks calling at once, and a task waiting for a token lends its
+// permit to another.
+const tasksPerPermit = 4
+
 // Stats are live counters for progress displays.
 type Stats struct {
 	Accounts     atomic.Int64
@@ -152,7 +157,7 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 	// Accounts are discovered one by one (OU path and tags cost Organizations calls); each is
 	// prepared (credentials, enabled regions) and its tasks join the queue as soon as it is known,
 	// so collection overlaps discovery. The per-account cap is set once the account count is known.
-	disp := newDispatcher(o.Concurrency, o.Concurrency)
+	disp := newDispatcher(o.Concurrency, tasksPerPermit*o.Concurrency, o.Concurrency)
 	run := &runState{s: s, o: o, dbctx: dbctx, scanID: scanID, writer: writer, findings: findings, limiter: limiter,
 		caller: organization.Caller, log: log, res: res, remaining: map[string]int{}}
 	// Longest tasks first (by the calls each made in the previous scan): a long, rate-bound task
@@ -163,7 +168,7 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 		run.prevCalls = prev
 	}
 	var wg sync.WaitGroup
-	for i := 0; i < o.Concurrency; i++ {
+	for i := 0; i < disp.maxStarted; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -172,8 +177,9 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 				if !ok {
 					return
 				}
-				run.runTask(ctx, t)
-				disp.done(t.account)
+				sl := &slot{d: disp, account: t.account, held: true}
+				run.runTask(awsx.WithYielder(ctx, sl), t)
+				sl.finish()
 			}
 		}()
 	}

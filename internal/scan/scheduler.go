@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"slices"
 	"sync"
 
@@ -15,36 +16,59 @@ type task struct {
 	col       *collect.Collector
 }
 
-// dispatcher hands tasks to workers fairly: round-robin across accounts, and an account already
-// holding its fair share of the workers (workers ÷ accounts with work) gets another only when no
-// account below its share has tasks waiting. So one slow or heavily throttled account cannot
-// occupy every worker and starve the rest, yet idle workers still help the last accounts to
-// finish. perAccount is a hard cap on top of that. Within an account, tasks are ordered to
-// alternate regions so that every region's rate buckets are drawn from at once.
+// dispatcher hands tasks to workers fairly. A task under way holds a permit while it works; a
+// task asleep on a rate bucket (or in a throttling backoff) gives its permit back through its
+// slot, so tasks waiting for tokens do not keep the others from calling: permits bound the calls
+// in flight, maxStarted the tasks under way, asleep or not.
+//
+// Both are shared fairly: round-robin across accounts, and an account already holding its fair
+// share (of the permits, or of the tasks under way) gets another only when no account below its
+// share wants one. So one slow, hung or heavily throttled account cannot occupy everything and
+// starve the rest, yet idle capacity still helps the last accounts to finish. A task woken from a
+// rate wait gets a permit before a new task starts. perAccount is a hard cap on one account's
+// permits. Within an account, tasks are ordered to alternate regions so that every region's rate
+// buckets are drawn from at once.
 type dispatcher struct {
-	mu         sync.Mutex
-	cond       *sync.Cond
-	queues     map[string][]task
-	order      []string
-	inflight   map[string]int
-	workers    int
+	mu      sync.Mutex
+	// takers are idle workers: all alike, so a change wakes one, and one that starts a task
+	// wakes the next (a broadcast would wake every idle worker on every call). returners are
+	// tasks woken from a rate wait, each for its own account, so they are all woken.
+	takers    *sync.Cond
+	returners *sync.Cond
+	queues  map[string][]task
+	order   []string
+	next    int
+	pending int
+	closed  bool
+
+	permits    int
+	maxStarted int
 	perAccount int
-	next       int
-	pending    int
-	closed     bool
+	running    map[string]int // permits held
+	started    map[string]int // tasks under way
+	returning  map[string]int // tasks woken from a rate wait, waiting for a permit
+	runningAll int
+	startedAll int
 }
 
-func newDispatcher(workers, perAccount int) *dispatcher {
-	d := &dispatcher{queues: map[string][]task{}, inflight: map[string]int{}, workers: workers, perAccount: perAccount}
-	d.cond = sync.NewCond(&d.mu)
+func newDispatcher(permits, maxStarted, perAccount int) *dispatcher {
+	d := &dispatcher{queues: map[string][]task{}, running: map[string]int{}, started: map[string]int{}, returning: map[string]int{},
+		permits: permits, maxStarted: max(permits, maxStarted), perAccount: perAccount}
+	d.takers, d.returners = sync.NewCond(&d.mu), sync.NewCond(&d.mu)
 	return d
 }
 
-// setPerAccount changes the cap on one account's tasks in flight.
+// changed wakes whoever may now proceed; the caller holds mu.
+func (d *dispatcher) changed() {
+	d.takers.Signal()
+	d.returners.Broadcast()
+}
+
+// setPerAccount changes the cap on one account's permits.
 func (d *dispatcher) setPerAccount(n int) {
 	d.mu.Lock()
 	d.perAccount = n
-	d.cond.Broadcast()
+	d.changed()
 	d.mu.Unlock()
 }
 
@@ -57,53 +81,103 @@ func (d *dispatcher) add(account string, tasks []task) {
 	}
 	d.queues[account] = append(d.queues[account], tasks...)
 	d.pending += len(tasks)
-	d.cond.Broadcast()
+	d.changed()
 }
 
 // close says no more accounts will be added; workers end once the queues drain.
 func (d *dispatcher) close() {
 	d.mu.Lock()
 	d.closed = true
-	d.cond.Broadcast()
+	d.changed()
 	d.mu.Unlock()
 }
 
-// take blocks until a task is available or everything is done (ok false).
+// take blocks until a task may start or everything is done (ok false). The task holds a permit.
 func (d *dispatcher) take() (task, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for {
 		if t, ok := d.pick(); ok {
+			d.takers.Signal() // there may be room for another
 			return t, true
 		}
 		if d.closed && d.pending == 0 {
+			d.takers.Signal() // pass the news on
 			return task{}, false
 		}
-		d.cond.Wait()
+		d.takers.Wait()
 	}
 }
 
-func (d *dispatcher) pick() (task, bool) {
-	n := len(d.order)
+// shares is the fair-share state every decision is taken against.
+type shares struct {
+	fair, startShare int // permits and tasks under way per active account
+	queuedBelowStart int // accounts with queued tasks and fewer than startShare under way
+	wantingBelowFair int // accounts below fair that want a permit, or soon will (tasks asleep)
+}
+
+func (d *dispatcher) shares() shares {
 	active := 0
-	for _, acct := range d.order {
-		if len(d.queues[acct]) > 0 || d.inflight[acct] > 0 {
+	for _, a := range d.order {
+		if len(d.queues[a]) > 0 || d.started[a] > 0 {
 			active++
 		}
 	}
-	fair := (d.workers + active - 1) / max(1, active)
-	// First pass: accounts below their fair share; second: anyone under the hard cap.
-	for _, limit := range []int{min(fair, d.perAccount), d.perAccount} {
+	active = max(1, active)
+	s := shares{fair: (d.permits + active - 1) / active, startShare: (d.maxStarted + active - 1) / active}
+	for _, a := range d.order {
+		if len(d.queues[a]) > 0 && d.started[a] < s.startShare {
+			s.queuedBelowStart++
+		}
+	}
+	for _, a := range d.order {
+		if d.running[a] < s.fair && d.wantsPermit(a, s) {
+			s.wantingBelowFair++
+		}
+	}
+	return s
+}
+
+// mayStart: the account may begin another task (below its share of the tasks under way, or no
+// account below its share has tasks queued).
+func (d *dispatcher) mayStart(acct string, s shares) bool {
+	return len(d.queues[acct]) > 0 && d.startedAll < d.maxStarted && (d.started[acct] < s.startShare || s.queuedBelowStart == 0)
+}
+
+// wantsPermit: the account has a task waiting for a permit, asleep (it will want one back; a
+// permit lent to a hung account meanwhile might never return), or ready to start.
+func (d *dispatcher) wantsPermit(acct string, s shares) bool {
+	return d.started[acct] > d.running[acct] || d.mayStart(acct, s)
+}
+
+// permitAllowed: the account may hold one more permit (below its fair share, or no account below
+// its share wants one).
+func (d *dispatcher) permitAllowed(acct string, s shares) bool {
+	return d.runningAll < d.permits && d.running[acct] < d.perAccount && (d.running[acct] < s.fair || s.wantingBelowFair == 0)
+}
+
+func (d *dispatcher) pick() (task, bool) {
+	s := d.shares()
+	for _, a := range d.order {
+		if d.returning[a] > 0 && d.permitAllowed(a, s) {
+			return task{}, false // the permit is a woken task's
+		}
+	}
+	n := len(d.order)
+	// First pass: accounts below their fair share of permits; second: any the shares allow.
+	for pass := 0; pass < 2; pass++ {
 		for i := 0; i < n; i++ {
 			acct := d.order[(d.next+i)%n]
-			q := d.queues[acct]
-			if len(q) == 0 || d.inflight[acct] >= limit {
+			if !d.mayStart(acct, s) || (pass == 0 && d.running[acct] >= s.fair) || !d.permitAllowed(acct, s) {
 				continue
 			}
-			t := q[0]
-			d.queues[acct] = q[1:]
-			d.inflight[acct]++
+			t := d.queues[acct][0]
+			d.queues[acct] = d.queues[acct][1:]
 			d.pending--
+			d.started[acct]++
+			d.startedAll++
+			d.running[acct]++
+			d.runningAll++
 			d.next = (d.next + i + 1) % n
 			return t, true
 		}
@@ -111,12 +185,77 @@ func (d *dispatcher) pick() (task, bool) {
 	return task{}, false
 }
 
-// done releases the account's slot.
-func (d *dispatcher) done(account string) {
+// yield gives back the permit of a task about to sleep on a rate bucket.
+func (d *dispatcher) yield(account string) {
 	d.mu.Lock()
-	d.inflight[account]--
-	d.cond.Broadcast()
+	d.running[account]--
+	d.runningAll--
+	d.changed()
 	d.mu.Unlock()
+}
+
+// resume returns a permit to a task woken from a rate wait, ahead of new tasks. With force (the
+// scan is being cancelled) it does not wait for one.
+func (d *dispatcher) resume(account string, force bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.returning[account]++
+	for !force && !d.permitAllowed(account, d.shares()) {
+		d.returners.Wait()
+	}
+	d.returning[account]--
+	d.running[account]++
+	d.runningAll++
+	d.changed()
+}
+
+// done ends a task; held says whether it still held its permit.
+func (d *dispatcher) done(account string, held bool) {
+	d.mu.Lock()
+	if held {
+		d.running[account]--
+		d.runningAll--
+	}
+	d.started[account]--
+	d.startedAll--
+	d.changed()
+	d.mu.Unlock()
+}
+
+// slot is a running task's hold on its permit, handed to the rate limiter (awsx.Yielder) so the
+// task lends its permit while it sleeps. Yield and Resume are idempotent, so nested or repeated
+// calls cannot unbalance the dispatcher.
+type slot struct {
+	d       *dispatcher
+	account string
+	mu      sync.Mutex
+	held    bool
+}
+
+func (s *slot) Yield() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held {
+		s.held = false
+		s.d.yield(s.account)
+	}
+}
+
+func (s *slot) Resume(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.held {
+		s.d.resume(s.account, ctx.Err() != nil)
+		s.held = true
+	}
+}
+
+// finish ends the slot's task.
+func (s *slot) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d.done(s.account, s.held)
+	s.held = false
 }
 
 // drain removes every queued task (after cancellation) and returns them.
@@ -130,7 +269,7 @@ func (d *dispatcher) drain() []task {
 	}
 	d.pending = 0
 	d.closed = true
-	d.cond.Broadcast()
+	d.changed()
 	return out
 }
 
