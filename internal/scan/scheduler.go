@@ -29,17 +29,17 @@ type task struct {
 // permits. Within an account, tasks are ordered to alternate regions so that every region's rate
 // buckets are drawn from at once.
 type dispatcher struct {
-	mu      sync.Mutex
+	mu sync.Mutex
 	// takers are idle workers: all alike, so a change wakes one, and one that starts a task
 	// wakes the next (a broadcast would wake every idle worker on every call). returners are
 	// tasks woken from a rate wait, each for its own account, so they are all woken.
 	takers    *sync.Cond
 	returners *sync.Cond
-	queues  map[string][]task
-	order   []string
-	next    int
-	pending int
-	closed  bool
+	queues    map[string][]task
+	order     []string
+	next      int
+	pending   int
+	closed    bool
 
 	permits    int
 	maxStarted int
