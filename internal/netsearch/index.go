@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/yagura-dev/yagura/internal/inventory"
 	"github.com/yagura-dev/yagura/internal/store"
@@ -15,13 +16,40 @@ import (
 func IndexScan(ctx context.Context, db *store.DB, scanID int64) error {
 	indexing.Lock()
 	defer indexing.Unlock()
-	_, err := indexScan(ctx, db, scanID)
-	return err
+	return claimed(ctx, db, scanID, func() error {
+		_, err := indexScan(ctx, db, scanID)
+		return err
+	})
 }
 
-// indexing serializes extractions in this process: the dashboard answers searches concurrently,
-// and two extractions of one scan at once would mix their staged rows.
+// indexing serializes extractions in this process (the dashboard answers searches
+// concurrently), and the claim row (store.ClaimNetRuleExtraction) across processes (the CLI and
+// the dashboard): two extractions of one scan at once would mix their staged rows.
 var indexing sync.Mutex
+
+// claimPoll is how often a search waiting for another process's extraction looks again.
+const claimPoll = 200 * time.Millisecond
+
+// claimed runs fn while this process holds the scan's extraction claim, first waiting for
+// another process's claim to end or its process to die.
+func claimed(ctx context.Context, db *store.DB, scanID int64, fn func() error) error {
+	for {
+		ok, err := db.ClaimNetRuleExtraction(ctx, scanID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(claimPoll):
+		}
+	}
+	defer db.ReleaseNetRuleExtraction(context.WithoutCancel(ctx), scanID)
+	return fn()
+}
 
 // IndexStats says what an extraction wrote.
 type IndexStats struct {
@@ -75,12 +103,16 @@ func EnsureIndex(ctx context.Context, db *store.DB, scanID int64) (store.NetRule
 	}
 	indexing.Lock()
 	defer indexing.Unlock()
-	// Another search may have indexed it while this one waited.
-	if ix, err = db.NetRuleIndexOf(ctx, scanID); err != nil || ix.Indexed {
-		return ix, err
-	}
-	if _, err := indexScan(ctx, db, scanID); err != nil {
-		return ix, err
-	}
-	return db.NetRuleIndexOf(ctx, scanID)
+	err = claimed(ctx, db, scanID, func() error {
+		// Another search, here or in another process, may have indexed it while this one waited.
+		if ix, err = db.NetRuleIndexOf(ctx, scanID); err != nil || ix.Indexed {
+			return err
+		}
+		if _, err := indexScan(ctx, db, scanID); err != nil {
+			return err
+		}
+		ix, err = db.NetRuleIndexOf(ctx, scanID)
+		return err
+	})
+	return ix, err
 }

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/yagura-dev/yagura/internal/store"
 )
@@ -111,4 +113,54 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// A search of an unindexed scan whose extraction another process (the CLI or the dashboard) has
+// claimed waits instead of staging rows beside it, and takes the extraction over once that
+// process is gone.
+func TestFindWaitsForAnotherProcessExtraction(t *testing.T) {
+	ctx := context.Background()
+	db, id := testDB(t, allResources()...)
+	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM netrule_scans`); err != nil {
+		t.Fatal(err)
+	}
+	holder := exec.Command("sleep", "60")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Process.Kill()
+	if _, err := db.SQL.ExecContext(ctx, `INSERT INTO netrule_claims (scan_id, pid, claimed_at) VALUES (?, ?, '2026-11-28T00:00:00.000Z')`, id, holder.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Find(ctx, db, id, q(t, "203.0.113.7", ModeContains))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("answered (%v) while another live process held the extraction", err)
+	case <-time.After(3 * claimPoll):
+	}
+	var staged int
+	if err := db.SQL.QueryRow(`SELECT count(*) FROM netrule_staging`).Scan(&staged); err != nil || staged != 0 {
+		t.Fatalf("%d rows staged (%v) beside the other process's extraction", staged, err)
+	}
+	holder.Process.Kill()
+	holder.Wait()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the claim of a dead process was never taken over")
+	}
+	if ix, err := db.NetRuleIndexOf(ctx, id); err != nil || !ix.Indexed || ix.Rules != 22 {
+		t.Fatalf("index %+v %v, want 22 rules", ix, err)
+	}
+	var claims int
+	if err := db.SQL.QueryRow(`SELECT count(*) FROM netrule_claims`).Scan(&claims); err != nil || claims != 0 {
+		t.Fatalf("%d claims left (%v) after the extraction", claims, err)
+	}
 }

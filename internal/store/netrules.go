@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -623,4 +624,42 @@ func eachNetRule(rows *sql.Rows, fn func(*NetRule) error) error {
 		}
 	}
 	return rows.Err()
+}
+
+// ClaimNetRuleExtraction claims the extraction of a scan's rules for this process, so that two
+// processes never stage the same scan's rules at once. It returns false while another live
+// process holds the claim; a claim left by a process that is gone is taken over. Callers in one
+// process serialize among themselves (a claim this process already holds is granted again).
+func (db *DB) ClaimNetRuleExtraction(ctx context.Context, scanID int64) (bool, error) {
+	me, now := os.Getpid(), FormatTime(time.Now())
+	res, err := db.SQL.ExecContext(ctx, `INSERT INTO netrule_claims (scan_id, pid, claimed_at) VALUES (?, ?, ?) ON CONFLICT (scan_id) DO NOTHING`, scanID, me, now)
+	if err != nil {
+		return false, fmt.Errorf("claim extraction of scan %d: %w", scanID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	var holder int
+	switch err := db.SQL.QueryRowContext(ctx, `SELECT pid FROM netrule_claims WHERE scan_id = ?`, scanID).Scan(&holder); {
+	case err == sql.ErrNoRows:
+		return db.ClaimNetRuleExtraction(ctx, scanID) // released meanwhile
+	case err != nil:
+		return false, fmt.Errorf("claim extraction of scan %d: %w", scanID, err)
+	}
+	if holder != me && processAlive(holder) {
+		return false, nil
+	}
+	// Ours already, or its holder is gone: take it over unless someone else just did.
+	res, err = db.SQL.ExecContext(ctx, `UPDATE netrule_claims SET pid = ?, claimed_at = ? WHERE scan_id = ? AND pid = ?`, me, now, scanID, holder)
+	if err != nil {
+		return false, fmt.Errorf("claim extraction of scan %d: %w", scanID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ReleaseNetRuleExtraction ends this process's claim on a scan's extraction.
+func (db *DB) ReleaseNetRuleExtraction(ctx context.Context, scanID int64) error {
+	_, err := db.SQL.ExecContext(ctx, `DELETE FROM netrule_claims WHERE scan_id = ? AND pid = ?`, scanID, os.Getpid())
+	return err
 }
