@@ -70,7 +70,7 @@ func newChecksCoverageCmd() *cobra.Command {
 			if format == report.FormatJSON {
 				return report.JSON(os.Stdout, cov)
 			}
-			auto, impl := 0, 0
+			auto, impl, outside := 0, 0, 0
 			rows := make([][]string, 0, len(cov))
 			for _, c := range cov {
 				kind := "manual"
@@ -87,12 +87,21 @@ func newChecksCoverageCmd() *cobra.Command {
 				} else if !c.Automated {
 					state = "manual (not assessable)"
 				}
+				if c.Outside != "" {
+					// fsbp: follows Security Hub's control numbering, which spans its standards.
+					state += "; not in the FSBP standard (" + c.Outside + ")"
+					outside++
+				}
 				rows = append(rows, []string{c.ID, kind, state, strings.Join(c.Checks, " "), c.Title})
 			}
 			if err := report.Table(os.Stdout, []string{"CONTROL", "ASSESSMENT", "STATUS", "CHECKS", "TITLE"}, rows); err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stdout, "\n%d of %d automated controls implemented (%d controls listed)\n", impl, auto, len(cov))
+			fmt.Fprintf(os.Stdout, "\n%d of %d automated controls implemented (%d controls listed", impl, auto, len(cov))
+			if outside > 0 {
+				fmt.Fprintf(os.Stdout, "; %d of them outside the FSBP standard", outside)
+			}
+			fmt.Fprintln(os.Stdout, ")")
 			return nil
 		},
 	}

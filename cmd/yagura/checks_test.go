@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/yagura-dev/yagura/internal/inventory"
@@ -35,6 +37,22 @@ func TestChecksCoverageAndList(t *testing.T) {
 	}
 	if len(cov) != 62 || auto != 54 || impl != 54 {
 		t.Fatalf("cis coverage: %d controls, %d automated, %d implemented", len(cov), auto, impl)
+	}
+	// The table says which fsbp: controls the FSBP standard itself does not hold.
+	out, err = nfRun(t, "--db", dbPath, "checks", "coverage", "--framework", "fsbp", "--format", "table")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "fsbp:EC2.13 ") && !strings.Contains(line, "not in the FSBP standard (CIS v1.2, PCI DSS, NIST)") {
+			t.Errorf("EC2.13 is not flagged as outside FSBP: %s", line)
+		}
+		if strings.HasPrefix(line, "fsbp:EC2.8 ") && strings.Contains(line, "not in the FSBP standard") {
+			t.Errorf("EC2.8 is flagged as outside FSBP: %s", line)
+		}
+	}
+	if !regexp.MustCompile(`\(\d+ controls listed; \d+ of them outside the FSBP standard\)`).MatchString(out) {
+		t.Errorf("coverage footer does not count the controls outside FSBP:\n%s", out[max(0, len(out)-300):])
 	}
 	out, err = nfRun(t, "--db", dbPath, "checks", "list", "--framework", "fsbp", "--format", "json")
 	if err != nil {
