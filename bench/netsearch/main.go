@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -21,10 +20,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/yagura-dev/yagura/internal/netsearch"
+	"github.com/yagura-dev/yagura/internal/procstat"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
@@ -123,12 +122,12 @@ func main() {
 	runtime.ReadMemStats(&m0)
 	for _, r := range qs {
 		q := netsearch.Query{Range: r, Mode: netsearch.ModeContains, Port: -1}
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), procstat.CPU()
 		ms, err := netsearch.Search(ctx, src, q)
 		if err != nil {
 			log.Fatal(err)
 		}
-		idxTimes, idxCPU = append(idxTimes, time.Since(t0)), append(idxCPU, cpuTime()-c0)
+		idxTimes, idxCPU = append(idxTimes, time.Since(t0)), append(idxCPU, procstat.CPU()-c0)
 		matches = append(matches, len(ms))
 		if len(answers) < *linear {
 			answers = append(answers, fingerprint(ms))
@@ -138,12 +137,12 @@ func main() {
 	loadQuery := loadAvg()
 	for i := 0; i < *linear && i < len(qs); i++ {
 		q := netsearch.Query{Range: qs[i], Mode: netsearch.ModeContains, Port: -1}
-		t0, c0 := time.Now(), cpuTime()
+		t0, c0 := time.Now(), procstat.CPU()
 		ms, err := netsearch.Search(ctx, lin, q)
 		if err != nil {
 			log.Fatal(err)
 		}
-		linTimes, linCPU = append(linTimes, time.Since(t0)), append(linCPU, cpuTime()-c0)
+		linTimes, linCPU = append(linTimes, time.Since(t0)), append(linCPU, procstat.CPU()-c0)
 		// The two methods must give the same answer, or the timing means nothing.
 		if fingerprint(ms) != answers[i] {
 			log.Fatalf("query %s: the index and the linear scan answer differently (%d and %d matches)", qs[i], matches[i], len(ms))
@@ -162,7 +161,7 @@ func main() {
 	fmt.Printf("index: %s allocated per query (fingerprints included), %d GC cycles in %d queries\n",
 		mib((m1.TotalAlloc-m0.TotalAlloc)/uint64(len(qs))), m1.NumGC-m0.NumGC, len(qs))
 	fmt.Printf("load average after the index queries: %s, at the end: %s (%d CPUs)\n", loadQuery, loadAvg(), runtime.NumCPU())
-	fmt.Printf("peak RSS of the whole run: %s (VmHWM)\n", mib(vmHWM()))
+	fmt.Printf("peak RSS of the whole run: %s (VmHWM)\n", mib(procstat.PeakRSS()))
 	if *memprofile != "" {
 		f, err := os.Create(*memprofile)
 		if err != nil {
@@ -213,7 +212,7 @@ func build(ctx context.Context, db *store.DB, gen *generator, path string, rules
 	heapPeak := peak.stop()
 	fi, _ := os.Stat(path)
 	fmt.Printf("built in %s (staged in %s, grouped in %s): peak RSS %s (VmHWM), peak Go heap %s, database %s\n", took.Round(time.Millisecond),
-		staged.Round(time.Millisecond), (took - staged).Round(time.Millisecond), mib(vmHWM()), mib(heapPeak), mib(uint64(fi.Size())))
+		staged.Round(time.Millisecond), (took - staged).Round(time.Millisecond), mib(procstat.PeakRSS()), mib(heapPeak), mib(uint64(fi.Size())))
 	printMix(mix, rules)
 	return scanID
 }
@@ -386,38 +385,12 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-// cpuTime is the user and system CPU time the process used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func loadAvg() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "?"
 	}
 	return strings.Join(strings.Fields(string(b))[:3], " ")
-}
-
-// vmHWM is the process's peak resident set size (Linux), 0 elsewhere.
-func vmHWM() uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // peakSampler records the largest Go heap seen while the table is built.

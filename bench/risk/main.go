@@ -12,11 +12,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/inventory"
+	"github.com/yagura-dev/yagura/internal/procstat"
 	"github.com/yagura-dev/yagura/internal/risk"
 )
 
@@ -145,32 +145,14 @@ func gen(accounts, perAccount int, sink func(*inventory.Resource), rel func(inve
 	return n
 }
 
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Maxrss * 1024 // Linux reports KiB
-}
-
-// cpu is the process's user+system CPU time: on a shared machine wall clock measures the
-// neighbours too, CPU time measures this work.
-func cpu() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 type stage struct {
 	wall, cpu time.Duration
 }
 
 func measure(fn func()) stage {
-	w, c := time.Now(), cpu()
+	w, c := time.Now(), procstat.CPU()
 	fn()
-	return stage{time.Since(w), cpu() - c}
+	return stage{time.Since(w), procstat.CPU() - c}
 }
 
 func (s stage) String() string {
@@ -243,5 +225,5 @@ func main() {
 	fmt.Printf("score findings                         %v  (%d scored)\n", score, len(fs)+len(paths))
 	fmt.Printf("total                                  %v  = %.2fx baseline (cpu)\n", sum, float64(sum.cpu)/float64(max(base.cpu, 1)))
 	fmt.Printf("peak RSS %.1f MiB; heap in use at end %.1f MiB, live after GC %.1f MiB (graph, exposures, findings, paths); total allocated %.1f MiB\n",
-		float64(peakRSS())/(1<<20), float64(inUse)/(1<<20), float64(ms.HeapAlloc)/(1<<20), float64(ms.TotalAlloc)/(1<<20))
+		float64(procstat.PeakRSS())/(1<<20), float64(inUse)/(1<<20), float64(ms.HeapAlloc)/(1<<20), float64(ms.TotalAlloc)/(1<<20))
 }

@@ -24,7 +24,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -36,6 +35,7 @@ import (
 	_ "github.com/yagura-dev/yagura/internal/collect/ec2"
 	"github.com/yagura-dev/yagura/internal/faultproxy"
 	"github.com/yagura-dev/yagura/internal/mototest"
+	"github.com/yagura-dev/yagura/internal/procstat"
 	"github.com/yagura-dev/yagura/internal/scan"
 	"github.com/yagura-dev/yagura/internal/store"
 )
@@ -235,10 +235,8 @@ func benchRun(ctx context.Context, db *store.DB, target string, limits map[strin
 	if limits != nil {
 		printTimeline(proxy, began, limits)
 	}
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return result{wall: wall, bound: bound, busiest: busiest, calls: res.Calls, proxied: proxy.Calls.Load(), retries: res.Throttles,
-		tasks: res.Tasks, ok: res.ByOutcome["ok"], status: res.Status, peakRSS: uint64(ru.Maxrss) * 1024, peakHeap: peakHeap}
+		tasks: res.Tasks, ok: res.ByOutcome["ok"], status: res.Status, peakRSS: procstat.PeakRSS(), peakHeap: peakHeap}
 }
 
 // printTimeline says where the time over the bound went, for the bucket class that bounds the

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/yagura-dev/yagura/internal/procstat"
 	"github.com/yagura-dev/yagura/internal/trail"
 )
 
@@ -147,12 +148,6 @@ func main() {
 // included for external commands).
 type measure struct{ wall, cpu time.Duration }
 
-func cpuSelf() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func cpuChildren() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
@@ -165,7 +160,7 @@ func runReader(dir string, fn func(*trail.Event) bool) (measure, *trail.Stats) {
 	var matched atomic.Int64
 	r := &trail.Reader{Source: &trail.DirSource{Roots: []string{dir}}}
 	runtime.GC()
-	c0 := cpuSelf()
+	c0 := procstat.CPU()
 	t0 := time.Now()
 	st, err := r.Run(context.Background(), func(e *trail.Event) error {
 		if fn(e) {
@@ -173,7 +168,7 @@ func runReader(dir string, fn func(*trail.Event) bool) (measure, *trail.Stats) {
 		}
 		return nil
 	})
-	m := measure{wall: time.Since(t0), cpu: cpuSelf() - c0}
+	m := measure{wall: time.Since(t0), cpu: procstat.CPU() - c0}
 	if err != nil {
 		fatal(err)
 	}

@@ -1,16 +1,15 @@
 package check
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/yagura-dev/yagura/internal/inventory"
+	"github.com/yagura-dev/yagura/internal/procstat"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
@@ -74,27 +73,6 @@ func benchStore(b *testing.B, n int) (*store.DB, int64) {
 	return db, id
 }
 
-// peakRSS reads the process's peak resident set size (VmHWM), in MiB.
-func peakRSS() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
-// resetPeakRSS starts a new peak-RSS measurement (Linux: writing 5 to clear_refs resets
-// VmHWM), so that building the store does not count.
-func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
 // BenchmarkEvaluateStore1M evaluates the whole catalog over one million resources read from a
 // SQLite store, as a scan does after collection (StoreSource), and reports evaluations per
 // second, wall time, CPU time and peak RSS of the evaluation. Findings go to a counting sink:
@@ -108,8 +86,8 @@ func BenchmarkEvaluateStore1M(b *testing.B) {
 	defer db.Close()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		resetPeakRSS()
-		cpu0 := cpuTime()
+		procstat.ResetPeakRSS()
+		cpu0 := procstat.CPU()
 		start := time.Now()
 		sink := &countSink{}
 		st, err := Evaluate(context.Background(), StoreSource{DB: db, ScanID: scanID}, sink, Options{Now: testNow, Collectors: fakeCollectors()})
@@ -117,14 +95,14 @@ func BenchmarkEvaluateStore1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		el := time.Since(start)
-		cpu := cpuTime() - cpu0
+		cpu := procstat.CPU() - cpu0
 		if st.Resources < int64(n) {
 			b.Fatalf("evaluated %d resources, want %d", st.Resources, n)
 		}
 		b.ReportMetric(float64(st.Evaluations)/el.Seconds(), "evals/s")
 		b.ReportMetric(cpu.Seconds(), "cpu-s")
-		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+		b.ReportMetric(procstat.PeakRSSMiB(), "peak-RSS-MiB")
 		b.Logf("%d resources from SQLite, %d evaluations (%d pass, %d fail, %d error) in %s wall, %s CPU, peak RSS %.0f MiB: %.0f evaluations/s",
-			st.Resources, st.Evaluations, st.Pass, st.Fail, st.Error, el.Round(time.Millisecond), cpu.Round(time.Millisecond), peakRSS(), float64(st.Evaluations)/el.Seconds())
+			st.Resources, st.Evaluations, st.Pass, st.Fail, st.Error, el.Round(time.Millisecond), cpu.Round(time.Millisecond), procstat.PeakRSSMiB(), float64(st.Evaluations)/el.Seconds())
 	}
 }

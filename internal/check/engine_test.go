@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/yagura-dev/yagura/internal/finding"
 	"github.com/yagura-dev/yagura/internal/inventory"
+	"github.com/yagura-dev/yagura/internal/procstat"
 	"github.com/yagura-dev/yagura/internal/store"
 )
 
@@ -129,15 +129,6 @@ func syntheticGen(n int) (func(typ string, fn func(*inventory.Resource) error) e
 	}, per
 }
 
-// cpuTime is the process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 type countSink struct{ n int64 }
 
 func (c *countSink) Put(*finding.Finding) error { c.n++; return nil }
@@ -152,7 +143,7 @@ func BenchmarkEvaluate1M(b *testing.B) {
 	gen, _ := syntheticGen(n)
 	cov := okCoverage()
 	for i := 0; i < b.N; i++ {
-		cpu0 := cpuTime()
+		cpu0 := procstat.CPU()
 		start := time.Now()
 		src := &MemorySource{Cov: cov, Resources: []*inventory.Resource{credRes(rootRow())}, Gen: gen}
 		sink := &countSink{}
@@ -161,7 +152,7 @@ func BenchmarkEvaluate1M(b *testing.B) {
 			b.Fatal(err)
 		}
 		el := time.Since(start)
-		cpu := cpuTime() - cpu0
+		cpu := procstat.CPU() - cpu0
 		b.ReportMetric(float64(st.Evaluations)/el.Seconds(), "evals/s")
 		b.ReportMetric(float64(st.Resources), "resources")
 		// The machine is shared: CPU time says what the evaluation itself cost.
