@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/yagura-dev/yagura/internal/finding"
+	"github.com/yagura-dev/yagura/internal/inventory"
 	"github.com/yagura-dev/yagura/internal/risk"
 	"github.com/yagura-dev/yagura/internal/store"
 )
@@ -181,8 +182,31 @@ func (s *Server) riskDetail(r *http.Request) (string, map[string]any, error) {
 	}
 	g := newDAG()
 	addChain(g, it.Path)
+	// Link the path page only for a resource of the inventory it analyses: an account-level
+	// finding (password policy, EBS default encryption) has none, and the link would be a 404.
+	link := ""
+	if ok, err := s.inInventory(r, it.Finding.ResourceARN); err != nil {
+		return "", nil, err
+	} else if ok {
+		link = pathURL(it.Finding.ResourceARN)
+	}
 	return "risk", map[string]any{"Title": it.Finding.Title, "F": it.Finding, "Hops": it.Path, "Factors": factorsOf(it.Finding.Risk),
-		"Graph": g.layout("attack-path"), "PathURL": pathURL(it.Finding.ResourceARN)}, nil
+		"Graph": g.layout("attack-path"), "PathURL": link}, nil
+}
+
+// inInventory says whether the scan the path page would show (the request's, default newest)
+// holds a resource with this ARN.
+func (s *Server) inInventory(r *http.Request, arn string) (bool, error) {
+	sc, err := s.scanParam(r)
+	if err != nil || sc == nil || arn == "" {
+		return false, err
+	}
+	found := false
+	err = s.db.EachResource(r.Context(), sc.ID, store.ResourceFilter{ARN: arn}, func(*inventory.Resource) error {
+		found = true
+		return nil
+	})
+	return found, err
 }
 
 func (s *Server) apiRisk(r *http.Request) (any, error) {
