@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -286,12 +287,7 @@ func printTimeline(proxy *faultproxy.Proxy, began time.Time, limits map[string]a
 		}
 	}
 	fmt.Printf("timeline           last account's first call at %s (%s)\n", accountStart[lastAcct].Round(time.Millisecond), lastAcct)
-	classes := make([]string, 0, len(byClass))
-	for c := range byClass {
-		classes = append(classes, c)
-	}
-	sort.Strings(classes)
-	for _, class := range classes {
+	for _, class := range slices.Sorted(maps.Keys(byClass)) {
 		spans := byClass[class]
 		sort.Slice(spans, func(i, j int) bool { return spans[i].end > spans[j].end })
 		w := spans[0]

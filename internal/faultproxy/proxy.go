@@ -9,6 +9,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -139,11 +140,7 @@ func (p *Proxy) HoldAccount(account string) (release func()) {
 func (p *Proxy) Served() map[string]int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make(map[string]int64, len(p.served))
-	for k, v := range p.served {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(p.served)
 }
 
 // Times returns when each call was forwarded, per account|region|class bucket (with Timeline).
@@ -161,11 +158,7 @@ func (p *Proxy) Times() map[string][]time.Time {
 func (p *Proxy) Refused() map[string]int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make(map[string]int64, len(p.refused))
-	for k, v := range p.refused {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(p.refused)
 }
 
 // Close stops the proxy.
