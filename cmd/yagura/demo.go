@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/yagura-dev/yagura/internal/awsx"
 	"github.com/yagura-dev/yagura/internal/demo"
+	"github.com/yagura-dev/yagura/internal/faultproxy"
 	"github.com/yagura-dev/yagura/internal/mototest"
 	"github.com/yagura-dev/yagura/internal/scan"
 )
@@ -57,6 +59,19 @@ every other command can be tried on them.`,
 				return err
 			}
 			defer srv.Stop()
+			// moto lacks a few reads the collectors make; a loopback proxy in front of it answers
+			// them as AWS does for fresh accounts, so the demo scan is complete.
+			gaps, err := faultproxy.Start(srv.URL)
+			if err != nil {
+				return err
+			}
+			defer gaps.Close()
+			var filled []string
+			for _, g := range demo.EmulatorGaps() {
+				gaps.AddFault(g.Fault)
+				filled = append(filled, g.Name)
+			}
+			fmt.Fprintf(os.Stderr, "answering what moto lacks as a fresh AWS account would: %s\n", strings.Join(filled, ", "))
 			// The demo never touches real AWS: fixed fake credentials, emulator endpoint.
 			for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": demo.Regions[0]} {
 				os.Setenv(k, v)
@@ -64,8 +79,8 @@ every other command can be tried on them.`,
 			for _, k := range []string{"AWS_SESSION_TOKEN", "AWS_PROFILE"} {
 				os.Unsetenv(k)
 			}
-			global.endpointURL, global.profile, global.region = srv.URL, "", demo.Regions[0]
-			cfg, err := awsx.Load(ctx, awsx.Options{Region: demo.Regions[0], EndpointURL: srv.URL})
+			global.endpointURL, global.profile, global.region = gaps.URL, "", demo.Regions[0]
+			cfg, err := awsx.Load(ctx, awsx.Options{Region: demo.Regions[0], EndpointURL: gaps.URL})
 			if err != nil {
 				return err
 			}
@@ -89,9 +104,9 @@ every other command can be tried on them.`,
 			if n := res.ByOutcome["error"]; n > 0 {
 				// moto does not implement every API the collectors call; say so,
 				// rather than let a partial demo scan look like a fault of the scan.
-				fmt.Fprintf(os.Stderr, "%d collections failed because the emulator lacks their API (e.g. Security Hub ListFindingAggregators); `yagura coverage` lists them. On AWS they run.\n", n)
+				fmt.Fprintf(os.Stderr, "%d collections failed, most likely because the emulator lacks their API; `yagura coverage` lists them. On AWS they run.\n", n)
 			}
-			printDemoNext(srv.URL)
+			printDemoNext(gaps.URL)
 			if exit {
 				return nil
 			}

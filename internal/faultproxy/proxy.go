@@ -1,5 +1,5 @@
-// Package faultproxy is a loopback HTTP proxy placed in front of an AWS emulator for tests and
-// benchmarks. It behaves like AWS's own front door where the emulator does not: per-call latency,
+// Package faultproxy is a loopback HTTP proxy placed in front of an AWS emulator for tests,
+// benchmarks and the demo (which answers the reads moto lacks through it). It behaves like AWS's own front door where the emulator does not: per-call latency,
 // token-bucket throttling per account, region and API class, random throttling storms, and
 // injected errors (a refused AssumeRole, a denied action) in each service's real wire format.
 package faultproxy
