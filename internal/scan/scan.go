@@ -185,13 +185,16 @@ func (s *Scanner) Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	var prep sync.WaitGroup
 	sem := make(chan struct{}, 8)
-	selected := 0
+	selected, first := 0, true
 	discoverErr := organization.EachAccount(ctx, base, func(a org.Account) error {
-		if selected == 0 {
+		if first {
+			first = false
 			run.orgAccounts = organization.AllIDs
+			disp.expect(len(organization.AllIDs))
 			disp.setPerAccount(max(4, (2*o.Concurrency+len(organization.AllIDs)-1)/max(1, len(organization.AllIDs))))
 		}
 		if !org.Match(a, o.Accounts, o.ExcludeAccounts, o.OUs) {
+			disp.expect(-1)
 			return nil
 		}
 		selected++

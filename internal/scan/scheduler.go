@@ -49,6 +49,10 @@ type dispatcher struct {
 	returning  map[string]int // tasks woken from a rate wait, waiting for a permit
 	runningAll int
 	startedAll int
+	// expected counts accounts discovered (or still to be) whose tasks have not been added yet:
+	// their shares are kept for them, so that an account prepared early, and hung, cannot take
+	// every permit before the others arrive.
+	expected int
 }
 
 func newDispatcher(permits, maxStarted, perAccount int) *dispatcher {
@@ -72,10 +76,20 @@ func (d *dispatcher) setPerAccount(n int) {
 	d.mu.Unlock()
 }
 
-// add enqueues an account's tasks (accounts may be added while workers run).
+// expect says n more accounts will be added (n < 0: fewer than said, e.g. filtered out).
+func (d *dispatcher) expect(n int) {
+	d.mu.Lock()
+	d.expected = max(0, d.expected+n)
+	d.changed()
+	d.mu.Unlock()
+}
+
+// add enqueues an account's tasks (accounts may be added while workers run); an expected
+// account is no longer expected.
 func (d *dispatcher) add(account string, tasks []task) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.expected = max(0, d.expected-1)
 	if _, ok := d.queues[account]; !ok {
 		d.order = append(d.order, account)
 	}
@@ -88,6 +102,7 @@ func (d *dispatcher) add(account string, tasks []task) {
 func (d *dispatcher) close() {
 	d.mu.Lock()
 	d.closed = true
+	d.expected = 0
 	d.changed()
 	d.mu.Unlock()
 }
@@ -123,8 +138,11 @@ func (d *dispatcher) shares() shares {
 			active++
 		}
 	}
-	active = max(1, active)
-	s := shares{fair: (d.permits + active - 1) / active, startShare: (d.maxStarted + active - 1) / active}
+	// Accounts still being prepared count as active, with tasks queued below their start share
+	// and wanting a permit.
+	active = max(1, active+d.expected)
+	s := shares{fair: (d.permits + active - 1) / active, startShare: (d.maxStarted + active - 1) / active,
+		queuedBelowStart: d.expected, wantingBelowFair: d.expected}
 	for _, a := range d.order {
 		if len(d.queues[a]) > 0 && d.started[a] < s.startShare {
 			s.queuedBelowStart++

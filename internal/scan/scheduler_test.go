@@ -44,6 +44,32 @@ func TestDispatcherKeepsSlowAccountToItsShare(t *testing.T) {
 	}
 }
 
+// An account prepared before the others cannot take every permit while they are still being
+// prepared: had it hung, they would find none left when they arrived.
+func TestDispatcherKeepsSharesForExpectedAccounts(t *testing.T) {
+	d := newDispatcher(2, 8, 4)
+	d.expect(2)
+	d.add("early", tasksFor("early", 3))
+	if got, ok := d.take(); !ok || got.account != "early" {
+		t.Fatalf("first take: %v %v", got, ok)
+	}
+	d.mu.Lock()
+	_, picked := d.pick()
+	d.mu.Unlock()
+	if picked {
+		t.Fatal("the early account took the second permit while another account was expected")
+	}
+	d.add("late", tasksFor("late", 1))
+	if got, ok := d.take(); !ok || got.account != "late" {
+		t.Fatalf("the late account did not get the kept permit: %v %v", got, ok)
+	}
+	d.done("late", true)
+	// Nobody else is expected: the early account may use both permits again.
+	if got, ok := d.take(); !ok || got.account != "early" {
+		t.Fatalf("take after the late account finished: %v %v", got, ok)
+	}
+}
+
 // The hard cap still binds when one account is alone.
 func TestDispatcherHardCap(t *testing.T) {
 	d := newDispatcher(4, 4, 2)
